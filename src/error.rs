@@ -1,0 +1,55 @@
+//! The one error type of vnet-helper: a single human-readable line.
+//!
+//! Every failure the helper can report ends up as one line on stderr (QEMU and
+//! libvirt show it to the user verbatim) and one line in syslog, so an error is
+//! just that line. Build one with `fail!("...")`; add context with `.context()`.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    msg: String,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(msg: impl Into<String>) -> Error {
+        // Never let a message span lines: the protocol promises one line.
+        let msg: String = msg.into();
+        let msg = msg.replace(['\n', '\r'], " ");
+        Error { msg }
+    }
+
+    /// Prefix the message with where it happened, "what: message".
+    pub fn context(self, what: impl fmt::Display) -> Error {
+        Error::new(format!("{what}: {}", self.msg))
+    }
+
+    pub fn message(&self) -> &str {
+        &self.msg
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+/// `fail!("format", args)` builds an `Error`.
+#[macro_export]
+macro_rules! fail {
+    ($($arg:tt)*) => { $crate::error::Error::new(format!($($arg)*)) };
+}
+
+/// Extension to attach a description to io/nix errors: `res.or_fail(|| "opening X")`.
+pub trait OrFail<T> {
+    fn or_fail<D: fmt::Display>(self, what: impl FnOnce() -> D) -> Result<T>;
+}
+
+impl<T, E: fmt::Display> OrFail<T> for std::result::Result<T, E> {
+    fn or_fail<D: fmt::Display>(self, what: impl FnOnce() -> D) -> Result<T> {
+        self.map_err(|e| Error::new(format!("{}: {e}", what())))
+    }
+}
