@@ -1,6 +1,128 @@
-//! vnet-helper: entry point (placeholder while the skeleton is assembled).
+//! vnet-helper: the setuid-root helper an unprivileged QEMU runs to get a tap
+//! on a host bridge (`-nic bridge,br=NAME,helper=/usr/libexec/vnet-helper`).
+//!
+//! The data path of one attach call, in order:
+//!   arguments (args) -> ACL decision (acl, read with the caller's permissions)
+//!   -> network ensured if NAME is a defined network (network: definition,
+//!   lock, bridge, firewall, dnsmasq) -> tap made and attached (tap, netlink)
+//!   -> fd sent (fdpass) -> audit line (audit).
+//! Each privilege change is a call into `privileges`; all `unsafe` is in `sys`.
+
 #[macro_use]
 mod error;
 #[macro_use]
 mod output;
-fn main() {}
+mod acl;
+mod args;
+mod audit;
+mod commands;
+mod fdpass;
+mod netlink;
+mod network;
+mod privileges;
+mod sys;
+mod tap;
+
+use args::{AttachRequest, Invocation};
+use error::Result;
+use privileges::Caller;
+
+fn main() {
+    // Before anything else: forget the caller's environment (never read it),
+    // make sure a panic prints one plain line (std's hook reads RUST_BACKTRACE),
+    // occupy fds 0-2, and mark every inherited descriptor close-on-exec.
+    sys::clear_environment();
+    std::panic::set_hook(Box::new(|info| {
+        output::err_line(&format!("vnet-helper: internal error: {info}"));
+    }));
+    ensure_standard_fds();
+    sys::cloexec_from(3);
+    privileges::harden_process();
+
+    let code = match run() {
+        Ok(code) => code,
+        Err(e) => {
+            say!("vnet-helper: {e}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The caller may have closed 0, 1 or 2: put /dev/null there so that no file
+/// we open (the tap, a socket) can land on them.
+fn ensure_standard_fds() {
+    for fd in 0..=2 {
+        if !sys::fd_is_open(fd) {
+            // Lowest free descriptor: this fills the hole. Deliberately leaked.
+            if let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+                std::mem::forget(f);
+            }
+        }
+    }
+}
+
+fn run() -> Result<i32> {
+    let mut argv = Vec::new();
+    for a in std::env::args_os() {
+        argv.push(a.into_string().map_err(|_| fail!("an argument is not valid UTF-8"))?);
+    }
+    let caller = privileges::caller()?;
+    match args::parse(&argv) {
+        Ok(Invocation::Attach(req)) => attach(&req, &caller).map(|()| 0),
+        Ok(Invocation::Help) => {
+            show!("{}\n", args::USAGE);
+            Ok(0)
+        }
+        Ok(Invocation::Version) => {
+            show!("vnet-helper {}\n", env!("CARGO_PKG_VERSION"));
+            Ok(0)
+        }
+        Ok(Invocation::Command(name, rest)) => commands::run(&name, &rest, &caller),
+        Err(e) => {
+            say!("vnet-helper: {e}");
+            say!("{}", args::USAGE);
+            Ok(1)
+        }
+    }
+}
+
+/// One attach call, the whole data path. Every outcome is audited.
+fn attach(req: &AttachRequest, caller: &Caller) -> Result<()> {
+    let uid = caller.uid.as_raw();
+    let result = attach_steps(req, caller);
+    match &result {
+        Ok(tap) => audit::granted(uid, &req.bridge, tap),
+        Err(e) => audit::refused(uid, &req.bridge, e.message()),
+    }
+    result.map(|_| ())
+}
+
+fn attach_steps(req: &AttachRequest, caller: &Caller) -> Result<String> {
+    privileges::check_no_new_privs(caller)?;
+    let sock = fdpass::socket(req.fd)?;
+
+    // A defined network may need a bring-up as root after the ACL says yes;
+    // a plain bridge never needs more than CAP_NET_ADMIN, so drop to that now.
+    let definition = network::definition_path(&req.bridge);
+    let network_lock = if definition.is_some() {
+        privileges::act_as_caller(caller)?;
+        acl::check(&req.bridge)?;
+        privileges::become_root()?;
+        let lock = network::ensure(&req.bridge, caller)?;
+        privileges::drop_for_attach(caller)?;
+        Some(lock)
+    } else {
+        privileges::drop_for_attach(caller)?;
+        acl::check(&req.bridge)?;
+        None
+    };
+
+    let mut nl = netlink::Netlink::open().map_err(|e| fail!("opening rtnetlink: {e}"))?;
+    let tap = tap::create_on_bridge(&mut nl, &req.bridge, req.vnet_hdr)?;
+    // The tap is a port of the bridge now: a teardown waiting for the lock
+    // will see it.
+    drop(network_lock);
+    fdpass::send(&sock, &tap.file)?;
+    Ok(tap.name)
+}

@@ -1,0 +1,165 @@
+//! Every privilege change of vnet-helper, in the order a call makes them.
+//!
+//! Installed setuid root, a call starts with ruid = caller, euid = saved uid
+//! = 0 and every capability. From there it only ever goes down:
+//!
+//! * [`drop_for_attach`]: the drop-in path (qemu-bridge-helper's model). The
+//!   caller's uid and gids for real, effective and saved ids, the caller's
+//!   supplementary groups, and CAP_NET_ADMIN alone (permitted, effective,
+//!   bounding); no way back. Done before the ACL is read when the bridge has no
+//!   network definition, so the ACL is read with the caller's permissions.
+//! * [`act_as_caller`]: for a bridge with a network definition, which may need
+//!   a bring-up as root: effective uid = the caller's (files are opened with the
+//!   caller's permissions, effective capabilities are empty), saved uid = 0 so
+//!   the bring-up can come back to root. Used only to read the ACL.
+//! * [`become_root`]: after the ACL granted the bridge, full root (ruid = euid
+//!   = 0, gid 0, no supplementary groups) for the network bring-up: iptables
+//!   refuses ruid != euid, and dnsmasq must start as root to bind and then drop
+//!   to its own user. The caller cannot signal a process whose uids are all 0.
+//!   Followed by [`drop_for_attach`] before the tap is made.
+//!
+//! Capabilities are per thread: all of this runs before any thread exists.
+
+use caps::{CapSet, Capability, CapsHashSet};
+use nix::unistd::{getgroups, getresgid, getresuid, setgroups, setresgid, setresuid, Gid, Uid};
+
+use crate::error::{OrFail, Result};
+use crate::sys;
+
+/// Who called us, taken from the real ids at start-up.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub uid: Uid,
+    pub gid: Gid,
+    pub groups: Vec<Gid>,
+    /// The kernel says this exec gained privileges (AT_SECURE) or euid != uid.
+    pub elevated: bool,
+}
+
+impl Caller {
+    pub fn is_root(&self) -> bool {
+        self.uid.is_root()
+    }
+}
+
+pub fn caller() -> Result<Caller> {
+    let uids = getresuid().or_fail(|| "getresuid")?;
+    let gids = getresgid().or_fail(|| "getresgid")?;
+    let groups = getgroups().or_fail(|| "getgroups")?;
+    let elevated = sys::at_secure() || uids.real != uids.effective || gids.real != gids.effective;
+    Ok(Caller { uid: uids.real, gid: gids.real, groups, elevated })
+}
+
+/// Process-wide hygiene before anything else: not dumpable (no core file, no
+/// ptrace or /proc/PID/fd by the caller's uid once we run as it).
+pub fn harden_process() {
+    let _ = nix::sys::prctl::set_dumpable(false);
+}
+
+/// If no_new_privs is set, the setuid bit was ignored at exec and nothing here
+/// can work: say why, plainly, instead of failing later with EPERM.
+pub fn check_no_new_privs(c: &Caller) -> Result<()> {
+    let nnp = nix::sys::prctl::get_no_new_privs().unwrap_or(false);
+    if nnp && !Uid::effective().is_root() && !has_effective(Capability::CAP_NET_ADMIN) {
+        return Err(fail!(
+            "no_new_privs is set for this process (QEMU -sandbox elevateprivileges=children, systemd \
+             NoNewPrivileges=, or a container), so the setuid bit was ignored and vnet-helper has \
+             no privileges; caller uid {}",
+            c.uid
+        ));
+    }
+    Ok(())
+}
+
+fn has_effective(cap: Capability) -> bool {
+    caps::has_cap(None, CapSet::Effective, cap).unwrap_or(false)
+}
+
+/// Can this process change uids at all (setuid root, or run by root)?
+fn can_switch_ids() -> bool {
+    getresuid().map(|r| r.effective.is_root() || r.saved.is_root()).unwrap_or(false)
+}
+
+/// Read files with the caller's permissions, keeping the saved uid 0 so that a
+/// bring-up can follow (see the module comment).
+pub fn act_as_caller(c: &Caller) -> Result<()> {
+    if !can_switch_ids() {
+        return Ok(());
+    }
+    // ruid = euid = caller, saved = 0. euid 0 -> caller clears the effective
+    // capability set; permitted is kept for become_root().
+    setresuid(c.uid, c.uid, Uid::from_raw(0)).or_fail(|| "switching to the caller's uid")?;
+    harden_process(); // an euid change resets the dumpable flag
+    Ok(())
+}
+
+/// Full root for the network bring-up (after the ACL granted the bridge).
+pub fn become_root() -> Result<()> {
+    let root = Uid::from_raw(0);
+    setresuid(root, root, root).or_fail(|| "becoming root for the network bring-up")?;
+    let g = Gid::from_raw(0);
+    setresgid(g, g, g).or_fail(|| "setting gid 0 for the network bring-up")?;
+    setgroups(&[]).or_fail(|| "clearing supplementary groups")?;
+    harden_process();
+    Ok(())
+}
+
+/// The attach step's privileges: the caller's identity and CAP_NET_ADMIN,
+/// irreversibly (qemu-bridge-helper's drop_privileges(), with the bounding
+/// and ambient sets cleared too).
+pub fn drop_for_attach(c: &Caller) -> Result<()> {
+    let keep = Capability::CAP_NET_ADMIN;
+    if can_switch_ids() {
+        // Back to euid 0 first if act_as_caller() lowered it: dropping the
+        // bounding set needs CAP_SETPCAP.
+        if !Uid::effective().is_root() {
+            setresuid(c.uid, Uid::from_raw(0), Uid::from_raw(0)).or_fail(|| "regaining euid 0")?;
+        }
+        for cap in caps::all() {
+            if cap != keep {
+                caps::drop(None, CapSet::Bounding, cap).or_fail(|| "dropping the bounding set")?;
+            }
+        }
+        nix::sys::prctl::set_keepcaps(true).or_fail(|| "PR_SET_KEEPCAPS")?;
+        setgroups(&c.groups).or_fail(|| "restoring the caller's groups")?;
+        setresgid(c.gid, c.gid, c.gid).or_fail(|| "switching to the caller's gid")?;
+        setresuid(c.uid, c.uid, c.uid).or_fail(|| "switching to the caller's uid")?;
+        nix::sys::prctl::set_keepcaps(false).or_fail(|| "PR_SET_KEEPCAPS")?;
+    }
+    let only: CapsHashSet = [keep].into_iter().collect();
+    let permitted = caps::read(None, CapSet::Permitted).or_fail(|| "reading capabilities")?;
+    if !permitted.contains(&keep) {
+        return Err(fail!(
+            "vnet-helper has no CAP_NET_ADMIN: it must be installed setuid root (mode 4755, see \
+             install.sh) or run by root; caller uid {}",
+            c.uid
+        ));
+    }
+    caps::clear(None, CapSet::Ambient).or_fail(|| "clearing ambient capabilities")?;
+    caps::clear(None, CapSet::Inheritable).or_fail(|| "clearing inheritable capabilities")?;
+    caps::set(None, CapSet::Effective, &only).or_fail(|| "setting effective capabilities")?;
+    caps::set(None, CapSet::Permitted, &only).or_fail(|| "setting permitted capabilities")?;
+    harden_process();
+    Ok(())
+}
+
+/// For commands that change the host (`up`, `down`): the REAL uid must be
+/// root, whatever the setuid bit gives us.
+pub fn require_real_root(c: &Caller, what: &str) -> Result<()> {
+    if !c.is_root() {
+        return Err(fail!("`vnet-helper {what}' must be run by root (real uid 0); you are uid {}", c.uid));
+    }
+    Ok(())
+}
+
+/// For read-only commands run by a user through the setuid bit: give up every
+/// privilege for good before doing anything.
+pub fn drop_all(c: &Caller) -> Result<()> {
+    if can_switch_ids() && !c.is_root() {
+        setgroups(&c.groups).or_fail(|| "restoring the caller's groups")?;
+        setresgid(c.gid, c.gid, c.gid).or_fail(|| "switching to the caller's gid")?;
+        setresuid(c.uid, c.uid, c.uid).or_fail(|| "switching to the caller's uid")?;
+        harden_process();
+    }
+    Ok(())
+}

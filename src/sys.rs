@@ -1,0 +1,152 @@
+//! The only module with `unsafe`: thin, safe wrappers around the few libc
+//! calls and ioctls that neither std nor nix cover (in the manner of sudo-rs's
+//! `system` layer). Each unsafe block says why it is sound.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+
+/// Forget the whole environment of this process (libc's `environ`), without
+/// reading it. Done first thing: nothing we or a library run afterwards can
+/// see the caller's LD_*, PATH, TZ, locale or RUST_* variables, and children
+/// start with exactly the environment we give them.
+pub fn clear_environment() {
+    // SAFETY: clearenv() only resets libc's `environ`; it is called at start-up
+    // while the process is single-threaded, so no other thread reads it.
+    unsafe {
+        libc::clearenv();
+    }
+}
+
+/// getauxval(AT_SECURE): the kernel's verdict that this exec gained privilege
+/// (setuid, setgid or file capabilities), which euid != uid alone misses.
+pub fn at_secure() -> bool {
+    // SAFETY: getauxval has no preconditions and only reads the aux vector.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
+/// Is `fd` an open descriptor of this process?
+pub fn fd_is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD on any integer is harmless: it fails with EBADF if the
+    // descriptor is not open and touches no memory.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+}
+
+/// Set FD_CLOEXEC on every descriptor >= `from` (what the caller left open
+/// must never reach a child we start, nor keep a tap alive).
+pub fn cloexec_from(from: RawFd) {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes descriptor
+    // flags; on kernels without it, it fails and we fall back below.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            from as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
+        )
+    };
+    if r == 0 {
+        return;
+    }
+    for fd in from..1024 {
+        // SAFETY: setting FD_CLOEXEC on a descriptor that may or may not be
+        // open: fails harmlessly with EBADF if it is not.
+        unsafe {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
+}
+
+/// Borrow a descriptor number given on the command line, after checking it
+/// is open. The borrow is tied to the process lifetime: we never close it.
+pub fn borrow_open_fd(fd: RawFd) -> Option<BorrowedFd<'static>> {
+    if fd < 0 || !fd_is_open(fd) {
+        return None;
+    }
+    // SAFETY: the descriptor is open (checked above) and nothing in this
+    // process closes it before exit, so the 'static borrow stays valid.
+    Some(unsafe { BorrowedFd::borrow_raw(fd) })
+}
+
+/// Take ownership of the --fd socket to send on. The caller must have
+/// checked it is an AF_UNIX stream socket (see fdpass.rs).
+pub fn unix_stream_from_fd(fd: BorrowedFd<'static>) -> UnixStream {
+    // SAFETY: `fd` is open and is an AF_UNIX stream socket (checked by the
+    // caller); nothing else owns it in this process, and the UnixStream is
+    // the only owner from here on.
+    unsafe { UnixStream::from_raw_fd(fd.as_raw_fd()) }
+}
+
+const IFNAMSIZ: usize = libc::IFNAMSIZ;
+
+/// struct ifreq as TUNSETIFF/TUNGETIFF and SIOCGIFHWADDR use it: a name
+/// followed by a union; we only use its first bytes (flags or a sockaddr).
+#[repr(C)]
+struct IfReq {
+    name: [u8; IFNAMSIZ],
+    data: [u8; 24],
+}
+
+impl IfReq {
+    fn new() -> IfReq {
+        IfReq { name: [0; IFNAMSIZ], data: [0; 24] }
+    }
+    fn name(&self) -> String {
+        let end = self.name.iter().position(|&b| b == 0).unwrap_or(IFNAMSIZ);
+        String::from_utf8_lossy(&self.name[..end]).into_owned()
+    }
+}
+
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca; // _IOW('T', 202, int)
+const TUNGETFEATURES: libc::c_ulong = 0x8004_54cf; // _IOR('T', 207, unsigned int)
+pub const IFF_TAP: u16 = 0x0002;
+pub const IFF_NO_PI: u16 = 0x1000;
+pub const IFF_VNET_HDR: u16 = 0x4000;
+
+/// TUNGETFEATURES: the IFF_* flags this kernel's tun driver supports.
+pub fn tun_features(tun: &File) -> io::Result<u32> {
+    let mut features: libc::c_uint = 0;
+    // SAFETY: TUNGETFEATURES writes one unsigned int through the pointer,
+    // which points to a live, properly aligned c_uint.
+    let r = unsafe { libc::ioctl(tun.as_raw_fd(), TUNGETFEATURES, &mut features) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(features)
+}
+
+/// TUNSETIFF with a kernel-chosen name pattern (e.g. "tap%d"); returns the
+/// name the kernel gave the new interface.
+pub fn tun_set_iff(tun: &File, pattern: &str, flags: u16) -> io::Result<String> {
+    let mut req = IfReq::new();
+    let p = pattern.as_bytes();
+    if p.len() >= IFNAMSIZ {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    req.name[..p.len()].copy_from_slice(p);
+    req.data[..2].copy_from_slice(&flags.to_ne_bytes());
+    // SAFETY: TUNSETIFF reads and writes a struct ifreq; IfReq is repr(C),
+    // 40 bytes like struct ifreq, and lives for the duration of the call.
+    let r = unsafe { libc::ioctl(tun.as_raw_fd(), TUNSETIFF, &mut req) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(req.name())
+}
+
+/// SIOCGIFHWADDR on the tun descriptor: the tap's current MAC address.
+pub fn tun_hwaddr(tun: &File) -> io::Result<[u8; 6]> {
+    let mut req = IfReq::new();
+    // SAFETY: the tun driver fills the sockaddr in the ifreq union; IfReq is
+    // a live repr(C) struct of the size the kernel expects.
+    let r = unsafe { libc::ioctl(tun.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // struct sockaddr: sa_family (2 bytes), then the address bytes.
+    let mut mac = [0u8; 6];
+    mac.copy_from_slice(&req.data[2..8]);
+    Ok(mac)
+}
+
