@@ -72,12 +72,21 @@ fn parse_protocol(args: &[String]) -> Result<AttachRequest> {
     let bridge = bridge.ok_or_else(|| fail!("missing --br=BRIDGE"))?;
     let fd = fd.ok_or_else(|| fail!("missing --fd=UNIXFD"))?;
     check_bridge_name(&bridge)?;
-    Ok(AttachRequest { bridge, fd: parse_fd(&fd)?, vnet_hdr })
+    Ok(AttachRequest {
+        bridge,
+        fd: parse_fd(&fd)?,
+        vnet_hdr,
+    })
 }
 
 /// `--fd=` value: plain decimal digits only, within the fd range.
 pub fn parse_fd(s: &str) -> Result<i32> {
-    let bad = || fail!("invalid --fd=`{}': expected a descriptor number", printable(s));
+    let bad = || {
+        fail!(
+            "invalid --fd=`{}': expected a descriptor number",
+            printable(s)
+        )
+    };
     if s.is_empty() || s.len() > 9 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
@@ -120,7 +129,10 @@ mod tests {
     use super::*;
 
     fn argv(a: &[&str]) -> Vec<String> {
-        std::iter::once("vnet-helper").chain(a.iter().copied()).map(String::from).collect()
+        std::iter::once("vnet-helper")
+            .chain(a.iter().copied())
+            .map(String::from)
+            .collect()
     }
     fn attach(a: &[&str]) -> Result<AttachRequest> {
         match parse(&argv(a))? {
@@ -131,7 +143,11 @@ mod tests {
 
     #[test]
     fn qemu_and_libvirt_orders() {
-        let want = AttachRequest { bridge: "br0".into(), fd: 5, vnet_hdr: true };
+        let want = AttachRequest {
+            bridge: "br0".into(),
+            fd: 5,
+            vnet_hdr: true,
+        };
         assert_eq!(attach(&["--use-vnet", "--fd=5", "--br=br0"]).unwrap(), want);
         assert_eq!(attach(&["--use-vnet", "--br=br0", "--fd=5"]).unwrap(), want);
         assert_eq!(attach(&["--br=br0", "--fd=5", "--use-vnet"]).unwrap(), want);
@@ -142,7 +158,15 @@ mod tests {
     #[test]
     fn repeated_flags_last_wins() {
         // QEMU: /bin/sh -c "helper --br=a --use-vnet --fd=3" (no second --br=).
-        let r = attach(&["--br=a", "--use-vnet", "--fd=3", "--br=b", "--fd=4", "--use-vnet"]).unwrap();
+        let r = attach(&[
+            "--br=a",
+            "--use-vnet",
+            "--fd=3",
+            "--br=b",
+            "--fd=4",
+            "--use-vnet",
+        ])
+        .unwrap();
         assert_eq!((r.bridge.as_str(), r.fd), ("b", 4));
     }
 
@@ -150,9 +174,15 @@ mod tests {
     fn missing_and_unknown() {
         assert!(parse(&argv(&[])).is_err());
         assert!(parse(&["x".to_string()][..0]).is_err()); // argc == 0
-        assert!(attach(&["--br=br0"]).unwrap_err().message().contains("--fd"));
+        assert!(attach(&["--br=br0"])
+            .unwrap_err()
+            .message()
+            .contains("--fd"));
         assert!(attach(&["--fd=3"]).unwrap_err().message().contains("--br"));
-        assert!(attach(&["--fd=3", "--br=br0", "--bogus"]).unwrap_err().message().contains("--bogus"));
+        assert!(attach(&["--fd=3", "--br=br0", "--bogus"])
+            .unwrap_err()
+            .message()
+            .contains("--bogus"));
         assert!(attach(&["--fd=3", "--br", "br0"]).is_err());
         assert!(attach(&["--fd=3", "--br=br0", "--use-vnet=1"]).is_err());
     }
@@ -170,7 +200,18 @@ mod tests {
 
     #[test]
     fn strict_fd_numbers() {
-        for bad in ["", "-1", "+3", " 3", "3 ", "3x", "0x3", "4294967299", "99999999999", "٣"] {
+        for bad in [
+            "",
+            "-1",
+            "+3",
+            " 3",
+            "3 ",
+            "3x",
+            "0x3",
+            "4294967299",
+            "99999999999",
+            "٣",
+        ] {
             assert!(parse_fd(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(parse_fd("0").unwrap(), 0);
@@ -184,7 +225,9 @@ mod tests {
         check_bridge_name("a23456789012345").unwrap(); // 15 bytes
         let e = check_bridge_name("a234567890123456").unwrap_err(); // 16 bytes
         assert_eq!(e.message(), "name `a234567890123456' too long: 16");
-        for bad in ["", ".", "..", "-x", "a/b", "../x", "a b", "a\tb", "a%d", "a:1", "a\nb", "x\u{1b}"] {
+        for bad in [
+            "", ".", "..", "-x", "a/b", "../x", "a b", "a\tb", "a%d", "a:1", "a\nb", "x\u{1b}",
+        ] {
             assert!(check_bridge_name(bad).is_err(), "{bad:?} accepted");
         }
         // A multi-byte name is judged by bytes, as the kernel does.

@@ -13,22 +13,38 @@ fn send(err: bool, msg: &str) {
         pid: std::process::id(),
     };
     if let Ok(mut logger) = syslog::unix(formatter) {
-        let _ = if err { logger.err(msg) } else { logger.info(msg) };
+        let _ = if err {
+            logger.err(msg)
+        } else {
+            logger.info(msg)
+        };
     }
 }
 
 pub fn granted(uid: u32, bridge: &str, tap: &str) {
-    send(false, &format!("granted: uid={uid} bridge={bridge} tap={tap}"));
+    send(
+        false,
+        &format!("granted: uid={uid} bridge={bridge} tap={tap}"),
+    );
 }
 
 pub fn refused(uid: u32, bridge: &str, reason: &str) {
-    send(true, &format!("refused: uid={uid} bridge={bridge} reason={reason}"));
+    send(
+        true,
+        &format!("refused: uid={uid} bridge={bridge} reason={reason}"),
+    );
 }
 
 pub fn network(uid: u32, bridge: &str, event: &str) {
-    send(false, &format!("network: uid={uid} bridge={bridge} {event}"));
+    send(
+        false,
+        &format!("network: uid={uid} bridge={bridge} {event}"),
+    );
 }
 
 pub fn network_failed(uid: u32, bridge: &str, reason: &str) {
-    send(true, &format!("network failed: uid={uid} bridge={bridge} reason={reason}"));
+    send(
+        true,
+        &format!("network failed: uid={uid} bridge={bridge} reason={reason}"),
+    );
 }

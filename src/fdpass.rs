@@ -5,7 +5,9 @@
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 
-use nix::sys::socket::{getsockname, getsockopt, sockopt, AddressFamily, SockType, SockaddrLike, SockaddrStorage};
+use nix::sys::socket::{
+    getsockname, getsockopt, sockopt, AddressFamily, SockType, SockaddrLike, SockaddrStorage,
+};
 use nix::sys::stat::{fstat, SFlag};
 use sendfd::SendWithFd;
 
@@ -15,7 +17,8 @@ use crate::sys;
 /// Validate --fd=N: an open AF_UNIX stream socket, and take it.
 pub fn socket(fd: i32) -> Result<UnixStream> {
     let bad = |why: &str| fail!("--fd={fd}: {why}");
-    let borrowed: BorrowedFd<'static> = sys::borrow_open_fd(fd).ok_or_else(|| bad("not an open descriptor"))?;
+    let borrowed: BorrowedFd<'static> =
+        sys::borrow_open_fd(fd).ok_or_else(|| bad("not an open descriptor"))?;
     let st = fstat(borrowed.as_raw_fd()).or_fail(|| format!("--fd={fd}"))?;
     if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFSOCK {
         return Err(bad("not a socket"));

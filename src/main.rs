@@ -55,7 +55,11 @@ fn ensure_standard_fds() {
     for fd in 0..=2 {
         if !sys::fd_is_open(fd) {
             // Lowest free descriptor: this fills the hole. Deliberately leaked.
-            if let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+            if let Ok(f) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
                 std::mem::forget(f);
             }
         }
@@ -65,7 +69,10 @@ fn ensure_standard_fds() {
 fn run() -> Result<i32> {
     let mut argv = Vec::new();
     for a in std::env::args_os() {
-        argv.push(a.into_string().map_err(|_| fail!("an argument is not valid UTF-8"))?);
+        argv.push(
+            a.into_string()
+                .map_err(|_| fail!("an argument is not valid UTF-8"))?,
+        );
     }
     let caller = privileges::caller()?;
     match args::parse(&argv) {

@@ -10,9 +10,7 @@ use std::io;
 use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
 };
-use netlink_packet_route::link::{
-    InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
-};
+use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
@@ -40,7 +38,11 @@ impl Netlink {
     }
 
     /// Send one request and collect the replies up to the ACK / DONE / error.
-    fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<Vec<RouteNetlinkMessage>> {
+    fn request(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> io::Result<Vec<RouteNetlinkMessage>> {
         self.seq += 1;
         let mut header = NetlinkHeader::default();
         header.flags = NLM_F_REQUEST | flags;
@@ -103,7 +105,13 @@ impl Netlink {
     }
 
     /// Configure a fresh tap in one message: MTU, MAC, master bridge, up.
-    pub fn setup_port(&mut self, name: &str, mtu: u32, mac: [u8; 6], master: u32) -> io::Result<()> {
+    pub fn setup_port(
+        &mut self,
+        name: &str,
+        mtu: u32,
+        mac: [u8; 6],
+        master: u32,
+    ) -> io::Result<()> {
         let mut msg = LinkMessage::default();
         msg.header.flags = LinkFlags::Up;
         msg.header.change_mask = LinkFlags::Up;

@@ -47,7 +47,12 @@ pub fn caller() -> Result<Caller> {
     let gids = getresgid().or_fail(|| "getresgid")?;
     let groups = getgroups().or_fail(|| "getgroups")?;
     let elevated = sys::at_secure() || uids.real != uids.effective || gids.real != gids.effective;
-    Ok(Caller { uid: uids.real, gid: gids.real, groups, elevated })
+    Ok(Caller {
+        uid: uids.real,
+        gid: gids.real,
+        groups,
+        elevated,
+    })
 }
 
 /// Process-wide hygiene before anything else: not dumpable (no core file, no
@@ -77,7 +82,9 @@ fn has_effective(cap: Capability) -> bool {
 
 /// Can this process change uids at all (setuid root, or run by root)?
 fn can_switch_ids() -> bool {
-    getresuid().map(|r| r.effective.is_root() || r.saved.is_root()).unwrap_or(false)
+    getresuid()
+        .map(|r| r.effective.is_root() || r.saved.is_root())
+        .unwrap_or(false)
 }
 
 /// Read files with the caller's permissions, keeping the saved uid 0 so that a
@@ -147,7 +154,10 @@ pub fn drop_for_attach(c: &Caller) -> Result<()> {
 /// root, whatever the setuid bit gives us.
 pub fn require_real_root(c: &Caller, what: &str) -> Result<()> {
     if !c.is_root() {
-        return Err(fail!("`vnet-helper {what}' must be run by root (real uid 0); you are uid {}", c.uid));
+        return Err(fail!(
+            "`vnet-helper {what}' must be run by root (real uid 0); you are uid {}",
+            c.uid
+        ));
     }
     Ok(())
 }

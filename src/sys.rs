@@ -90,7 +90,10 @@ struct IfReq {
 
 impl IfReq {
     fn new() -> IfReq {
-        IfReq { name: [0; IFNAMSIZ], data: [0; 24] }
+        IfReq {
+            name: [0; IFNAMSIZ],
+            data: [0; 24],
+        }
     }
     fn name(&self) -> String {
         let end = self.name.iter().position(|&b| b == 0).unwrap_or(IFNAMSIZ);
@@ -150,3 +153,53 @@ pub fn tun_hwaddr(tun: &File) -> io::Result<[u8; 6]> {
     Ok(mac)
 }
 
+/// One resource limit to impose on a child: (RLIMIT_*, soft, hard).
+pub type Limit = (libc::__rlimit_resource_t, libc::rlim_t, libc::rlim_t);
+
+/// Make `cmd`'s child start clean of everything the caller could have set on
+/// us that exec keeps: signal dispositions (an ignored SIGTERM would survive
+/// exec), resource limits (`limits` replaces them), umask, nice value, and,
+/// with `new_session`, the session and controlling terminal.
+pub fn clean_child(cmd: &mut std::process::Command, limits: &'static [Limit], new_session: bool) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // makes async-signal-safe system calls (signal/sigaction, setrlimit,
+    // umask, setpriority, setsid) on stack data; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            for sig in 1..libc::SIGRTMAX() {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+            }
+            for &(resource, soft, hard) in limits {
+                let lim = libc::rlimit {
+                    rlim_cur: soft,
+                    rlim_max: hard,
+                };
+                if libc::setrlimit(resource, &lim) != 0 {
+                    // Raising a hard limit needs CAP_SYS_RESOURCE, which some
+                    // hosts withhold even from root: then keep the hard limit
+                    // and bring the soft one as close to the default as it allows.
+                    let mut cur = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    if libc::getrlimit(resource, &mut cur) == 0 {
+                        let lim = libc::rlimit {
+                            rlim_cur: soft.min(cur.rlim_max),
+                            rlim_max: cur.rlim_max,
+                        };
+                        libc::setrlimit(resource, &lim);
+                    }
+                }
+            }
+            libc::umask(0o022);
+            libc::setpriority(libc::PRIO_PROCESS, 0, 0);
+            if new_session && libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

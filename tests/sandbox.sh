@@ -3,7 +3,8 @@
 #
 # Usage: tests/sandbox.sh BINARY SCRIPT [ARGS...]   (as root)
 #
-# Creates a new network + mount namespace (unshare -mn, private propagation) in
+# Creates a new network + mount + PID namespace (unshare -mnp, private
+# propagation; every process started inside dies with the sandbox) in
 # which /etc and /var/lib are overlays on tmpfs (nothing written reaches the
 # real ones), /etc/qemu, /etc/vnet-helper, /run and /var/lib/vnet-helper are
 # empty tmpfs, /sys is this namespace's sysfs and lo is up. BINARY is copied to
@@ -20,7 +21,7 @@ if [ "$(id -u)" != 0 ]; then echo "sandbox.sh: must run as root" >&2; exit 2; fi
 bin=$(readlink -f "$1"); script=$(readlink -f "$2"); shift 2
 here=$(dirname "$(readlink -f "$0")")
 
-exec unshare --mount --net --propagation private -- bash -c '
+exec unshare --mount --net --pid --fork --mount-proc --propagation private -- bash -c '
 set -euo pipefail
 bin=$1; script=$2; here=$3; shift 3
 base=$(mktemp -d /tmp/vh-sandbox.XXXXXX)
@@ -47,5 +48,5 @@ fi
 export VH=/run/vh/vnet-helper WORK=/run/vh/work TESTS="$here"
 export AS_USER="setpriv --reuid=4242 --regid=4242 --clear-groups --"
 cd "$WORK"
-exec bash -eu "$script" "$@"
+bash -eu "$script" "$@"
 ' sandbox "$bin" "$script" "$here" "$@"

@@ -1,0 +1,76 @@
+//! `vnet-helper check`: validate the ACL (with includes) and every network
+//! definition, print every problem with file and line, exit 0 only if all is
+//! well (like `visudo -c` or `nginx -t`). Runs with the caller's permissions:
+//! a user sees what the helper would see when called by them.
+
+use crate::acl::{self, Severity};
+use crate::error::Result;
+use crate::network::{definition, DEFINITIONS_DIR};
+use crate::privileges::{self, Caller};
+
+pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
+    if !args.is_empty() {
+        return Err(fail!("usage: vnet-helper check"));
+    }
+    privileges::drop_all(caller)?;
+    let mut problems = 0;
+
+    acl::validate(&acl::SystemFiles, acl::DEFAULT_ACL_FILE, &mut |p| {
+        // An include this user may not read is how per-user files work.
+        if p.denied && !matches!(p.severity, Severity::Fatal) {
+            say!(
+                "note: {p} (not readable by uid {}: ignored for this user)",
+                caller.uid
+            );
+        } else {
+            problems += 1;
+            say!("{p}");
+        }
+    });
+
+    let mut subnets: Vec<(String, definition::Ipv4Net)> = Vec::new();
+    for name in super::defined_networks() {
+        let path = std::path::Path::new(DEFINITIONS_DIR).join(format!("{name}.toml"));
+        if let Err(e) = crate::args::check_bridge_name(&name) {
+            problems += 1;
+            say!(
+                "{}: the file name is not a usable bridge name: {e}",
+                path.display()
+            );
+            continue;
+        }
+        match definition::load(&path, &name) {
+            Ok(def) => {
+                if let Some(net) = def.subnet() {
+                    for (other, theirs) in &subnets {
+                        let p = net.prefix.min(theirs.prefix);
+                        if (definition::Ipv4Net {
+                            address: net.address,
+                            prefix: p,
+                        })
+                        .contains(theirs.address)
+                        {
+                            problems += 1;
+                            say!(
+                                "{}: subnet {net} overlaps network `{other}' ({theirs})",
+                                path.display()
+                            );
+                        }
+                    }
+                    subnets.push((name.clone(), net));
+                }
+            }
+            Err(e) => {
+                problems += 1;
+                say!("{e}");
+            }
+        }
+    }
+    if problems == 0 {
+        show!("vnet-helper check: no problems found\n");
+        Ok(0)
+    } else {
+        say!("vnet-helper check: {problems} problem(s) found");
+        Ok(1)
+    }
+}

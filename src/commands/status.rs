@@ -1,0 +1,292 @@
+//! `vnet-helper status [--json] [NAME]`: what is up, on which bridge, with
+//! which taps, leases and processes. Read-only; any user may run it (a user
+//! gives up every privilege first and sees what the files show: firewall
+//! rules and tap owners need root and say so).
+
+use std::fmt::Write as _;
+
+use crate::error::Result;
+use crate::network::definition::{self, Definition};
+use crate::network::state::{self, Paths};
+use crate::network::{bridge, lifecycle, DEFINITIONS_DIR};
+use crate::privileges::{self, Caller};
+
+#[derive(Debug, Default)]
+struct Lease {
+    expiry: String,
+    mac: String,
+    ip: String,
+    host: String,
+}
+
+#[derive(Debug, Default)]
+struct Tap {
+    name: String,
+    /// (pid, uid) of processes holding it (root only).
+    owners: Vec<(u32, u32)>,
+}
+
+#[derive(Debug)]
+struct Net {
+    name: String,
+    definition: std::result::Result<Definition, String>,
+    up: bool,
+    bridge: bool,
+    taps: Vec<Tap>,
+    leases: Vec<Lease>,
+    dnsmasq_pid: Option<u32>,
+    /// None = unknown (not root).
+    rules: Option<bool>,
+}
+
+pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
+    let mut json = false;
+    let mut only = None;
+    for a in args {
+        match a.as_str() {
+            "--json" => json = true,
+            s if s.starts_with('-') => return Err(fail!("status: unknown option `{s}'")),
+            s => {
+                crate::args::check_bridge_name(s)?;
+                only = Some(s.to_string());
+            }
+        }
+    }
+    let root = caller.is_root();
+    if !root {
+        privileges::drop_all(caller)?;
+    }
+    let names = match &only {
+        Some(n) => vec![n.clone()],
+        None => super::defined_networks(),
+    };
+    let mut nets: Vec<Net> = names.iter().map(|n| gather(n, root)).collect();
+    if root {
+        fill_rules(&mut nets);
+    }
+    if json {
+        show!("{}\n", to_json(&nets));
+    } else {
+        show!("{}", to_text(&nets, root));
+    }
+    if let Some(n) = only {
+        if lifecycle::definition_path(&n).is_none() && !nets[0].bridge {
+            say!("vnet-helper: no network or bridge named `{n}'");
+            return Ok(1);
+        }
+    }
+    Ok(0)
+}
+
+fn gather(name: &str, root: bool) -> Net {
+    let paths = Paths::new(name);
+    let path = std::path::Path::new(DEFINITIONS_DIR).join(format!("{name}.toml"));
+    let mut net = Net {
+        name: name.to_string(),
+        definition: definition::load(&path, name).map_err(|e| e.to_string()),
+        up: lifecycle::is_up(&paths),
+        dnsmasq_pid: state::running_dnsmasq(&paths),
+        leases: read_leases(&paths),
+        bridge: false,
+        taps: Vec::new(),
+        rules: None,
+    };
+    let _ = bridge::with_rtnetlink(async |h| {
+        if let Some(m) = bridge::link(h, name).await? {
+            net.bridge = bridge::is_bridge(&m);
+            for t in bridge::ports(h, m.header.index).await? {
+                net.taps.push(Tap {
+                    name: t,
+                    owners: Vec::new(),
+                });
+            }
+        }
+        Ok(())
+    });
+    if root {
+        for t in &mut net.taps {
+            t.owners = tap_owners(&t.name);
+        }
+    }
+    net
+}
+
+/// dnsmasq's lease file: "EXPIRY MAC IP HOSTNAME CLIENTID" per line.
+fn read_leases(paths: &Paths) -> Vec<Lease> {
+    let text = std::fs::read_to_string(paths.leases()).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 4 && !f[0].starts_with("duid")).then(|| Lease {
+                expiry: f[0].to_string(),
+                mac: f[1].to_string(),
+                ip: f[2].to_string(),
+                host: f[3].to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Processes holding a tun descriptor attached to `tap` (fdinfo "iff:").
+fn tap_owners(tap: &str) -> Vec<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(info) = std::fs::read_to_string(fd.path()) else {
+                continue;
+            };
+            if info
+                .lines()
+                .any(|l| l.strip_prefix("iff:").map(str::trim) == Some(tap))
+            {
+                let uid = std::fs::metadata(format!("/proc/{pid}"))
+                    .map(|m| m.uid())
+                    .unwrap_or(u32::MAX);
+                out.push((pid, uid));
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn fill_rules(nets: &mut [Net]) {
+    for n in nets {
+        if let Ok(def) = &n.definition {
+            n.rules = lifecycle::firewall_present(def).ok();
+        }
+    }
+}
+
+fn to_text(nets: &[Net], root: bool) -> String {
+    let mut s = String::new();
+    if nets.is_empty() {
+        s.push_str("no networks defined in /etc/vnet-helper/networks\n");
+    }
+    for n in nets {
+        let state = if n.up { "up" } else { "down" };
+        let _ = writeln!(s, "{}: {state}", n.name);
+        match &n.definition {
+            Ok(d) => {
+                let addr = d.ipv4.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+                let _ = writeln!(s, "  mode {}, address {addr}", d.mode);
+            }
+            Err(e) => {
+                let _ = writeln!(s, "  definition: {e}");
+            }
+        }
+        let _ = writeln!(
+            s,
+            "  bridge: {}",
+            if n.bridge { "present" } else { "absent" }
+        );
+        let _ = writeln!(
+            s,
+            "  dnsmasq: {}",
+            n.dnsmasq_pid
+                .map(|p| format!("pid {p}"))
+                .unwrap_or_else(|| "not running".into())
+        );
+        let rules = match n.rules {
+            Some(true) => "present",
+            Some(false) => "MISSING (run `vnet-helper up NAME` to restore)",
+            None if root => "unknown",
+            None => "unknown (root only)",
+        };
+        let _ = writeln!(s, "  firewall rules: {rules}");
+        let _ = writeln!(s, "  taps: {}", n.taps.len());
+        for t in &n.taps {
+            let owners: Vec<String> = t
+                .owners
+                .iter()
+                .map(|(p, u)| format!("pid {p} uid {u}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "    {}{}",
+                t.name,
+                if owners.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", owners.join(", "))
+                }
+            );
+        }
+        let _ = writeln!(s, "  leases: {}", n.leases.len());
+        for l in &n.leases {
+            let _ = writeln!(s, "    {} {} {} expires {}", l.mac, l.ip, l.host, l.expiry);
+        }
+    }
+    s
+}
+
+fn q(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+fn to_json(nets: &[Net]) -> String {
+    let items: Vec<String> = nets
+        .iter()
+        .map(|n| {
+            let (mode, address, err) = match &n.definition {
+                Ok(d) => (q(&d.mode.to_string()), d.ipv4.map(|a| q(&a.to_string())).unwrap_or("null".into()), "null".into()),
+                Err(e) => ("null".into(), "null".into(), q(e)),
+            };
+            let taps: Vec<String> = n
+                .taps
+                .iter()
+                .map(|t| {
+                    let owners: Vec<String> =
+                        t.owners.iter().map(|(p, u)| format!("{{\"pid\":{p},\"uid\":{u}}}")).collect();
+                    format!("{{\"name\":{},\"owners\":[{}]}}", q(&t.name), owners.join(","))
+                })
+                .collect();
+            let leases: Vec<String> = n
+                .leases
+                .iter()
+                .map(|l| {
+                    format!(
+                        "{{\"mac\":{},\"ip\":{},\"hostname\":{},\"expiry\":{}}}",
+                        q(&l.mac),
+                        q(&l.ip),
+                        q(&l.host),
+                        q(&l.expiry)
+                    )
+                })
+                .collect();
+            format!(
+                "{{\"name\":{},\"up\":{},\"mode\":{mode},\"address\":{address},\"definition_error\":{err},\"bridge\":{},\"dnsmasq_pid\":{},\"rules_present\":{},\"taps\":[{}],\"leases\":[{}]}}",
+                q(&n.name),
+                n.up,
+                n.bridge,
+                n.dnsmasq_pid.map(|p| p.to_string()).unwrap_or("null".into()),
+                n.rules.map(|r| r.to_string()).unwrap_or("null".into()),
+                taps.join(","),
+                leases.join(",")
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(","))
+}

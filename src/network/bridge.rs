@@ -1,0 +1,327 @@
+//! The network's bridge, through rtnetlink (the rtnetlink crate on a
+//! single-threaded tokio runtime: no thread is ever started, so the per-thread
+//! capability rules of `privileges` still hold).
+//!
+//! * `check_collisions`: refuse a subnet that overlaps an address or a route
+//!   already on the host (another interface, another network).
+//! * `ensure`: create the bridge (STP off, forward delay 0, MTU, up) with its
+//!   gateway address, or finish one that a killed bring-up left behind.
+//! * `delete`: remove it (teardown, undo).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use futures_util::stream::TryStreamExt;
+use netlink_packet_route::address::AddressAttribute;
+use netlink_packet_route::link::{BridgeStpState, InfoKind, LinkAttribute, LinkInfo, LinkMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteType};
+use rtnetlink::{Handle, LinkBridge, LinkUnspec, RouteMessageBuilder};
+
+use crate::error::{OrFail, Result};
+use crate::network::definition::{Definition, Ipv4Net, Ipv6Net, Mode};
+
+/// Run `f` with an rtnetlink handle on a current-thread runtime.
+pub fn with_rtnetlink<T>(f: impl AsyncFnOnce(&Handle) -> Result<T>) -> Result<T> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .or_fail(|| "starting the netlink runtime")?;
+    rt.block_on(async {
+        let (conn, handle, _) = rtnetlink::new_connection().or_fail(|| "opening rtnetlink")?;
+        tokio::spawn(conn);
+        f(&handle).await
+    })
+}
+
+fn errno(e: &rtnetlink::Error) -> Option<i32> {
+    match e {
+        rtnetlink::Error::NetlinkError(m) => m.code.map(|c| -c.get()),
+        _ => None,
+    }
+}
+
+/// A link by name, or None.
+pub async fn link(h: &Handle, name: &str) -> Result<Option<LinkMessage>> {
+    let mut s = h.link().get().match_name(name.to_string()).execute();
+    match s.try_next().await {
+        Ok(m) => Ok(m),
+        Err(e) if errno(&e) == Some(libc::ENODEV) => Ok(None),
+        Err(e) => Err(fail!("looking up {name}: {e}")),
+    }
+}
+
+pub fn link_name(m: &LinkMessage) -> String {
+    m.attributes
+        .iter()
+        .find_map(|a| match a {
+            LinkAttribute::IfName(n) => Some(n.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| format!("#{}", m.header.index))
+}
+
+pub fn is_bridge(m: &LinkMessage) -> bool {
+    m.attributes.iter().any(|a| match a {
+        LinkAttribute::LinkInfo(infos) => infos
+            .iter()
+            .any(|i| matches!(i, LinkInfo::Kind(InfoKind::Bridge))),
+        _ => false,
+    })
+}
+
+/// Ports (links whose master is `index`), by name.
+pub async fn ports(h: &Handle, index: u32) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut s = h.link().get().execute();
+    while let Some(m) = s.try_next().await.or_fail(|| "listing links")? {
+        if m.attributes
+            .iter()
+            .any(|a| matches!(a, LinkAttribute::Controller(c) if *c == index))
+        {
+            out.push(link_name(&m));
+        }
+    }
+    Ok(out)
+}
+
+fn overlaps4(a: Ipv4Net, b: Ipv4Net) -> bool {
+    let p = a.prefix.min(b.prefix);
+    let m = Ipv4Net {
+        address: a.address,
+        prefix: p,
+    };
+    m.contains(b.address)
+}
+
+fn overlaps6(a: Ipv6Net, b: Ipv6Net) -> bool {
+    let p = a.prefix.min(b.prefix);
+    Ipv6Net {
+        address: a.address,
+        prefix: p,
+    }
+    .contains(b.address)
+}
+
+/// Refuse a subnet that overlaps an address or a (non-default) route of any
+/// interface but the network's own bridge.
+pub async fn check_collisions(h: &Handle, def: &Definition) -> Result<()> {
+    let own = link(h, &def.name).await?.map(|m| m.header.index);
+    let mut names = std::collections::HashMap::new();
+    let mut s = h.link().get().execute();
+    while let Some(m) = s.try_next().await.or_fail(|| "listing links")? {
+        names.insert(m.header.index, link_name(&m));
+    }
+    let name_of = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("#{i}"));
+    let collide = |what: String| {
+        fail!(
+            "network `{}': its subnet collides with {what}; choose another `address' in /etc/vnet-helper/networks/{}.toml",
+            def.name,
+            def.name
+        )
+    };
+
+    let mut addrs = h.address().get().execute();
+    while let Some(a) = addrs.try_next().await.or_fail(|| "listing addresses")? {
+        if Some(a.header.index) == own {
+            continue;
+        }
+        for attr in &a.attributes {
+            let AddressAttribute::Address(ip) = attr else {
+                continue;
+            };
+            match (*ip, def.subnet(), def.ipv6) {
+                (IpAddr::V4(v4), Some(net), _) if !v4.is_loopback() => {
+                    let theirs = Ipv4Net {
+                        address: v4,
+                        prefix: a.header.prefix_len,
+                    };
+                    if overlaps4(net, theirs) {
+                        return Err(collide(format!(
+                            "address {theirs} on {}",
+                            name_of(a.header.index)
+                        )));
+                    }
+                }
+                (IpAddr::V6(v6), _, Some(net6)) if !v6.is_loopback() && !is_link_local(v6) => {
+                    let theirs = Ipv6Net {
+                        address: v6,
+                        prefix: a.header.prefix_len,
+                    };
+                    if overlaps6(net6, theirs) {
+                        return Err(collide(format!(
+                            "address {theirs} on {}",
+                            name_of(a.header.index)
+                        )));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    for v6 in [false, true] {
+        if (v6 && def.ipv6.is_none()) || (!v6 && def.subnet().is_none()) {
+            continue;
+        }
+        let msg = if v6 {
+            RouteMessageBuilder::<Ipv6Addr>::new().build()
+        } else {
+            RouteMessageBuilder::<Ipv4Addr>::new().build()
+        };
+        let mut routes = h.route().get(msg).execute();
+        while let Some(r) = routes.try_next().await.or_fail(|| "listing routes")? {
+            if r.header.destination_prefix_length == 0
+                || r.header.kind != RouteType::Unicast
+                || r.header.table != RouteHeader::RT_TABLE_MAIN
+            {
+                continue;
+            }
+            let mut dst = None;
+            let mut oif = None;
+            for a in &r.attributes {
+                match a {
+                    RouteAttribute::Destination(d) => dst = Some(d.clone()),
+                    RouteAttribute::Oif(i) => oif = Some(*i),
+                    _ => {}
+                }
+            }
+            if oif.is_some() && oif == own {
+                continue;
+            }
+            let via = oif
+                .map(|i| format!(" (via {})", name_of(i)))
+                .unwrap_or_default();
+            let plen = r.header.destination_prefix_length;
+            match (dst, def.subnet(), def.ipv6) {
+                (Some(RouteAddress::Inet(d)), Some(net), _) if !v6 => {
+                    let theirs = Ipv4Net {
+                        address: d,
+                        prefix: plen,
+                    };
+                    if overlaps4(net, theirs) {
+                        return Err(collide(format!("route {theirs}{via}")));
+                    }
+                }
+                (Some(RouteAddress::Inet6(d)), _, Some(net6)) if v6 && !is_link_local(d) => {
+                    let theirs = Ipv6Net {
+                        address: d,
+                        prefix: plen,
+                    };
+                    if overlaps6(net6, theirs) {
+                        return Err(collide(format!("route {theirs}{via}")));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_link_local(ip: Ipv6Addr) -> bool {
+    ip.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// What `ensure` did, for undo.
+pub struct Made {
+    pub index: u32,
+    pub created: bool,
+}
+
+/// Create (or finish) the bridge: STP off, forward delay 0, MTU, addresses,
+/// in bridged mode the uplink as a port, up.
+pub async fn ensure(h: &Handle, def: &Definition) -> Result<Made> {
+    let (index, created) = match link(h, &def.name).await? {
+        Some(m) if is_bridge(&m) => (m.header.index, false),
+        Some(_) => return Err(fail!(
+            "an interface named `{}' exists and is not a bridge; network `{}' cannot be brought up",
+            def.name,
+            def.name
+        )),
+        None => {
+            let mut b = LinkBridge::new(&def.name)
+                .stp_state(BridgeStpState::Disabled)
+                .forward_delay(0)
+                .down();
+            if let Some(mtu) = def.mtu {
+                b = b.mtu(mtu);
+            }
+            h.link()
+                .add(b.build())
+                .execute()
+                .await
+                .map_err(|e| fail!("creating bridge {}: {e}", def.name))?;
+            let m = link(h, &def.name)
+                .await?
+                .ok_or_else(|| fail!("bridge {} vanished", def.name))?;
+            (m.header.index, true)
+        }
+    };
+    let made = Made { index, created };
+    if def.ipv6.is_none() {
+        // Like libvirt: no SLAAC or RA on a bridge that has no IPv6 of ours.
+        set_ipv6_sysctl(&def.name, "accept_ra", "0");
+        set_ipv6_sysctl(&def.name, "autoconf", "0");
+    }
+    if let Some(net) = def.ipv4 {
+        add_address(h, index, IpAddr::V4(net.address), net.prefix, &def.name).await?;
+    }
+    if let Some(net6) = def.ipv6 {
+        set_ipv6_sysctl(&def.name, "accept_ra", "0");
+        add_address(h, index, IpAddr::V6(net6.address), net6.prefix, &def.name).await?;
+    }
+    if def.mode == Mode::Bridged {
+        let uplink = def.uplink.as_deref().unwrap_or_default();
+        let u = link(h, uplink)
+            .await?
+            .ok_or_else(|| fail!("network `{}': uplink `{uplink}' does not exist", def.name))?;
+        let mut msg = LinkUnspec::new_with_index(u.header.index)
+            .controller(index)
+            .up()
+            .build();
+        msg.attributes
+            .retain(|a| !matches!(a, LinkAttribute::IfName(_)));
+        h.link()
+            .set(msg)
+            .execute()
+            .await
+            .map_err(|e| fail!("adding uplink {uplink} to bridge {}: {e}", def.name))?;
+    }
+    let mut up = LinkUnspec::new_with_index(index).up();
+    if let Some(mtu) = def.mtu {
+        up = up.mtu(mtu);
+    }
+    h.link()
+        .set(up.build())
+        .execute()
+        .await
+        .map_err(|e| fail!("bringing {} up: {e}", def.name))?;
+    Ok(made)
+}
+
+async fn add_address(h: &Handle, index: u32, ip: IpAddr, prefix: u8, name: &str) -> Result<()> {
+    h.address()
+        .add(index, ip, prefix)
+        .replace()
+        .execute()
+        .await
+        .map_err(|e| fail!("adding {ip}/{prefix} to {name}: {e}"))
+}
+
+fn set_ipv6_sysctl(dev: &str, key: &str, value: &str) {
+    let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{dev}/{key}"), value);
+}
+
+/// Delete the bridge if it exists (its ports are released by the kernel).
+pub async fn delete(h: &Handle, name: &str) -> Result<()> {
+    if let Some(m) = link(h, name).await? {
+        if !is_bridge(&m) {
+            return Ok(());
+        }
+        match h.link().del(m.header.index).execute().await {
+            Ok(()) => {}
+            Err(e) if errno(&e) == Some(libc::ENODEV) => {}
+            Err(e) => return Err(fail!("deleting bridge {name}: {e}")),
+        }
+    }
+    Ok(())
+}
