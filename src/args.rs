@@ -37,7 +37,7 @@ pub enum Invocation {
 }
 
 /// Subcommand names: argv[1] equal to one of these is not the QEMU protocol.
-pub const COMMANDS: &[&str] = &["status", "up", "down", "check", "mac", "help"];
+pub const COMMANDS: &[&str] = &["status", "up", "down", "check", "mac", "help", "supervise"];
 
 /// Classify argv (including argv[0], which may be absent: argc == 0).
 pub fn parse(argv: &[String]) -> Result<Invocation> {

@@ -203,3 +203,19 @@ pub fn clean_child(cmd: &mut std::process::Command, limits: &'static [Limit], ne
         });
     }
 }
+
+/// pidfd_open(2): a descriptor that becomes readable when process `pid`
+/// exits, whoever its parent is (the supervisor watches a dnsmasq that
+/// daemonized, or that an earlier supervisor started). Close-on-exec.
+pub fn pidfd_open(pid: u32) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd as _;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or
+    // -1; no memory is passed.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0 as libc::c_uint) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this new descriptor (O_CLOEXEC is
+    // implied for pidfds); we are its only owner.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as RawFd) })
+}

@@ -9,7 +9,7 @@ mod status;
 mod updown;
 
 use crate::error::Result;
-use crate::privileges::Caller;
+use crate::privileges::{self, Caller};
 
 pub const HELP_STATUS: &str = "\
 Usage: vnet-helper status [--json] [NAME]
@@ -55,6 +55,12 @@ pub fn run(name: &str, args: &[String], caller: &Caller) -> Result<i32> {
         "down" => updown::down(args, caller),
         "check" => check::run(args, caller),
         "mac" => mac::run(args, caller),
+        // Internal: started by a bring-up (or systemd's vnet-helper@.service).
+        "supervise" => {
+            privileges::require_real_root(caller, "supervise")?;
+            let name = one_name(args, "Usage: vnet-helper supervise NAME   (internal)")?;
+            crate::network::supervisor::run(&name)
+        }
         _ => Err(fail!("unknown command `{name}'")),
     }
 }

@@ -232,11 +232,13 @@ pub struct Made {
 pub async fn ensure(h: &Handle, def: &Definition) -> Result<Made> {
     let (index, created) = match link(h, &def.name).await? {
         Some(m) if is_bridge(&m) => (m.header.index, false),
-        Some(_) => return Err(fail!(
+        Some(_) => {
+            return Err(fail!(
             "an interface named `{}' exists and is not a bridge; network `{}' cannot be brought up",
             def.name,
             def.name
-        )),
+        ))
+        }
         None => {
             let mut b = LinkBridge::new(&def.name)
                 .stp_state(BridgeStpState::Disabled)

@@ -33,25 +33,6 @@ pub struct Paths {
     pub group: Option<String>,
 }
 
-impl Paths {
-    /// The standard locations for network `name`:
-    /// /run/vnet-helper/NAME/{dnsmasq.pid,dhcp-hosts,addn-hosts} and
-    /// /var/lib/vnet-helper/NAME/dnsmasq.leases.
-    pub fn standard(name: &str, user: &str, group: Option<&str>) -> Paths {
-        let run = PathBuf::from("/run/vnet-helper").join(name);
-        Paths {
-            pid_file: run.join("dnsmasq.pid"),
-            lease_file: PathBuf::from("/var/lib/vnet-helper")
-                .join(name)
-                .join("dnsmasq.leases"),
-            hosts_file: run.join("dhcp-hosts"),
-            addn_hosts_file: run.join("addn-hosts"),
-            user: user.to_string(),
-            group: group.map(str::to_string),
-        }
-    }
-}
-
 /// Append one `key[=value]` line; values never contain line breaks or '#'.
 fn opt(out: &mut String, key: &str, value: Option<&str>) {
     debug_assert!(safe(key), "unsafe dnsmasq option {key:?}");
@@ -241,8 +222,24 @@ mod tests {
         parse(text, "test.toml", "vnet0").unwrap()
     }
 
+    /// The layout the lead's lifecycle uses: /run/vnet-helper/NAME/... and
+    /// /var/lib/vnet-helper/NAME/dnsmasq.leases.
+    fn standard(name: &str, user: &str, group: Option<&str>) -> Paths {
+        let run = PathBuf::from("/run/vnet-helper").join(name);
+        Paths {
+            pid_file: run.join("dnsmasq.pid"),
+            lease_file: PathBuf::from("/var/lib/vnet-helper")
+                .join(name)
+                .join("dnsmasq.leases"),
+            hosts_file: run.join("dhcp-hosts"),
+            addn_hosts_file: run.join("addn-hosts"),
+            user: user.to_string(),
+            group: group.map(str::to_string),
+        }
+    }
+
     fn paths() -> Paths {
-        Paths::standard("vnet0", "nobody", Some("nogroup"))
+        standard("vnet0", "nobody", Some("nogroup"))
     }
 
     const EXAMPLE: &str = r#"address = "10.200.0.1/24"
@@ -304,7 +301,7 @@ dhcp-range=fd42:1:2:3::100,fd42:1:2:3::1ff,64,3600
     #[test]
     fn minimal_config() {
         let d = def("address = \"192.168.50.1/24\"\nlease-time = \"infinite\"\n");
-        let p = Paths::standard("vnet0", "dnsmasq", None);
+        let p = standard("vnet0", "dnsmasq", None);
         assert_eq!(
             config(&d, &p),
             "# dnsmasq configuration for vnet-helper network vnet0: generated, do not edit

@@ -18,8 +18,8 @@ use crate::error::{OrFail, Result};
 use crate::network::definition::{self, Definition, Mode};
 use crate::network::firewall::{self, Firewall};
 use crate::network::lock::{self, Lock};
-use crate::network::state::{self, Paths, Up};
-use crate::network::{bridge, dnsmasq, exec};
+use crate::network::state::{self, Paths};
+use crate::network::{bridge, dnsmasq, exec, supervisor};
 use crate::privileges::Caller;
 
 pub const DEFINITIONS_DIR: &str = "/etc/vnet-helper/networks";
@@ -37,8 +37,16 @@ pub fn ensure(name: &str, caller: &Caller) -> Result<Lock> {
     lock::prepare_dirs()?;
     let lock = lock::network(name)?;
     let paths = Paths::new(name);
-    if is_up(&paths) {
-        return Ok(lock);
+    if paths.up_marker().exists() {
+        if supervisor::alive(name) {
+            return Ok(lock); // the warm path: two syscalls beyond the lock
+        }
+        // Up, but its supervisor died (SIGKILL, OOM): a new one adopts the
+        // network (and its dnsmasq, if that still runs).
+        if supervisor::start(name, &paths).is_ok() {
+            crate::audit::network(caller.uid.as_raw(), name, "supervisor restarted");
+            return Ok(lock);
+        }
     }
     let def = load_definition(name)?;
     let uid = caller.uid.as_raw();
@@ -76,16 +84,10 @@ pub fn refresh(def: &Definition, paths: &Paths) -> Result<()> {
     Ok(())
 }
 
-/// Up = the `up` marker is there and, when the network has one, its dnsmasq
-/// is alive. (The bridge itself is checked by the attach right after.)
+/// Up = the bring-up finished (`up` marker) and the supervisor is alive.
+/// (The bridge itself is checked by the attach right after.)
 pub fn is_up(paths: &Paths) -> bool {
-    match state::read_up(paths) {
-        None => false,
-        Some(Up { dnsmasq_pid: None }) => true,
-        Some(Up {
-            dnsmasq_pid: Some(pid),
-        }) => state::is_our_dnsmasq(paths, pid),
-    }
+    paths.up_marker().exists() && supervisor::alive(&paths.name)
 }
 
 /// What a bring-up has done so far, so a failure can undo exactly that.
@@ -93,7 +95,7 @@ pub fn is_up(paths: &Paths) -> bool {
 struct Done {
     bridge: bool,
     firewall: bool,
-    dnsmasq: Option<u32>,
+    supervisor: bool,
 }
 
 pub fn bring_up(def: &Definition, paths: &Paths) -> Result<()> {
@@ -102,6 +104,7 @@ pub fn bring_up(def: &Definition, paths: &Paths) -> Result<()> {
     // ports; the bridge and the rules are adopted or replaced below.
     let resumed = paths.pending_marker().exists() || paths.up_marker().exists();
     let _ = fs::remove_file(paths.up_marker());
+    supervisor::stop(&def.name, paths);
     stop_dnsmasq(paths);
     fs::write(paths.pending_marker(), b"")
         .or_fail(|| paths.pending_marker().display().to_string())?;
@@ -111,8 +114,8 @@ pub fn bring_up(def: &Definition, paths: &Paths) -> Result<()> {
     if let Err(e) = result {
         // Undo in reverse order; a leftover bridge from a killed bring-up is
         // ours too.
-        if let Some(pid) = done.dnsmasq {
-            kill_and_wait(pid);
+        if done.supervisor {
+            supervisor::stop(&def.name, paths);
         }
         stop_dnsmasq(paths);
         if done.firewall || resumed {
@@ -149,15 +152,11 @@ fn bring_up_steps(def: &Definition, paths: &Paths, done: &mut Done) -> Result<()
     // 3. Firewall.
     done.firewall = true;
     apply_firewall(def)?;
-    // 4. dnsmasq.
-    if def.needs_dnsmasq() {
-        done.dnsmasq = Some(start_dnsmasq(def, paths)?);
-    }
+    // 4. The supervisor, which starts dnsmasq and reports whether it runs.
+    done.supervisor = true;
+    supervisor::start(&def.name, paths)?;
     // 5. Up.
-    let up = Up {
-        dnsmasq_pid: done.dnsmasq,
-    };
-    fs::write(paths.up_marker(), up.render()).or_fail(|| paths.up_marker().display().to_string())
+    fs::write(paths.up_marker(), b"").or_fail(|| paths.up_marker().display().to_string())
 }
 
 /// Take the network down: dnsmasq, rules, bridge, runtime files. The lease
@@ -165,6 +164,9 @@ fn bring_up_steps(def: &Definition, paths: &Paths, done: &mut Done) -> Result<()
 pub fn tear_down(name: &str) -> Result<()> {
     let paths = Paths::new(name);
     let _ = fs::remove_file(paths.up_marker());
+    if supervisor::pid(&paths) != Some(std::process::id()) {
+        supervisor::stop(name, &paths);
+    }
     stop_dnsmasq(&paths);
     let fw = remove_firewall(name);
     let br = bridge::with_rtnetlink(async |h| bridge::delete(h, name).await);
@@ -242,7 +244,7 @@ fn dnsmasq_user() -> &'static str {
 /// started (port 53 taken, bad option...), and its message is in
 /// dnsmasq.err. The daemon is in its own session, reparented to init, and
 /// runs as the dnsmasq user: the caller can neither signal nor trace it.
-fn start_dnsmasq(def: &Definition, paths: &Paths) -> Result<u32> {
+pub fn start_dnsmasq(def: &Definition, paths: &Paths) -> Result<u32> {
     fs::DirBuilder::new()
         .mode(0o755)
         .recursive(true)

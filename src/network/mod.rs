@@ -19,5 +19,6 @@ pub mod exec;
 pub mod lifecycle;
 pub mod lock;
 pub mod state;
+pub mod supervisor;
 
 pub use lifecycle::{definition_path, ensure, DEFINITIONS_DIR};

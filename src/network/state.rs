@@ -53,36 +53,6 @@ impl Paths {
     }
 }
 
-/// The `up` marker's contents.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Up {
-    pub dnsmasq_pid: Option<u32>,
-}
-
-impl Up {
-    pub fn render(&self) -> String {
-        match self.dnsmasq_pid {
-            Some(p) => format!("dnsmasq-pid={p}\n"),
-            None => String::new(),
-        }
-    }
-    pub fn parse(text: &str) -> Up {
-        let mut up = Up::default();
-        for line in text.lines() {
-            if let Some(p) = line.strip_prefix("dnsmasq-pid=") {
-                up.dnsmasq_pid = p.trim().parse().ok();
-            }
-        }
-        up
-    }
-}
-
-pub fn read_up(p: &Paths) -> Option<Up> {
-    std::fs::read_to_string(p.up_marker())
-        .ok()
-        .map(|t| Up::parse(&t))
-}
-
 /// Is `pid` a live dnsmasq started with this network's config file?
 pub fn is_our_dnsmasq(p: &Paths, pid: u32) -> bool {
     let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {

@@ -1233,7 +1233,10 @@ COMMIT
         assert!(reads
             .iter()
             .all(|r| r.args.is_empty() && r.stdin.is_empty()));
-        assert!(Iptables.teardown("vnet0", &State::default()).is_empty());
+        assert!(Iptables
+            .teardown("vnet0", &State::default())
+            .steps
+            .is_empty());
     }
 
     #[test]
@@ -1591,7 +1594,7 @@ COMMIT
     fn bridged_network_has_no_rules_and_cleans_leftovers() {
         let d = def("br1", "mode = \"bridged\"\nuplink = \"eth1\"\n");
         assert_eq!(setup_scripts(&d, &State::default()), (None, None));
-        assert!(Iptables.setup(&d, &State::default()).is_empty());
+        assert!(Iptables.setup(&d, &State::default()).steps.is_empty());
         assert!(present(&d, &State::default()));
         // The same bridge used to be a nat network: its rules go.
         let mut state = State::default();

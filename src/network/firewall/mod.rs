@@ -35,12 +35,6 @@ pub struct Plan {
     pub steps: Vec<Invocation>,
 }
 
-impl Plan {
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-}
-
 /// A firewall backend.
 pub trait Firewall {
     /// The backend's view of the current ruleset.

@@ -1,0 +1,277 @@
+//! The per-network supervisor: one detached root process per network that is
+//! up, started by the bring-up (or by the first call that finds the network up
+//! with no supervisor, which then adopts it).
+//!
+//! It holds /run/vnet-helper/lock/NAME.supervisor for its whole life (the
+//! proof of life the helper checks), keeps dnsmasq running (watching it with a
+//! pidfd, restarting it with backoff), watches the bridge's ports through
+//! rtnetlink link notifications (no polling), and when the bridge has had no
+//! ports for `idle-timeout` it takes the network's lock, re-checks the ports
+//! under it and tears the network down. SIGTERM (e.g. `systemctl stop`) makes
+//! it exit and leave the network up: the next call adopts it.
+//!
+//! With systemd running, it is started as vnet-helper@NAME.service so it lives
+//! outside the caller's login session and cgroup; otherwise it detaches itself
+//! (own session, empty environment, default limits, cwd /, root's uid).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use netlink_sys::AsyncSocket;
+use tokio::io::unix::AsyncFd;
+
+use crate::error::{OrFail, Result};
+use crate::network::definition::Definition;
+use crate::network::lock::{self, Lock, LOCK_DIR};
+use crate::network::state::{self, Paths};
+use crate::network::{bridge, exec, lifecycle};
+use crate::sys;
+
+/// Where the supervisor's systemd template unit is installed by install.sh.
+pub const UNIT: &str = "vnet-helper@.service";
+
+fn lock_path(name: &str) -> PathBuf {
+    Path::new(LOCK_DIR).join(format!("{name}.supervisor"))
+}
+
+fn status_path(paths: &Paths) -> PathBuf {
+    paths.run.join("supervisor")
+}
+
+/// Is network `name`'s supervisor running? (Its lock is held.) Cheap: one
+/// open and one non-blocking flock.
+pub fn alive(name: &str) -> bool {
+    matches!(lock::try_acquire(&lock_path(name)), Ok(None))
+}
+
+/// The supervisor's pid from its status file, for `status` and `down`.
+pub fn pid(paths: &Paths) -> Option<u32> {
+    let text = fs::read_to_string(status_path(paths)).ok()?;
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix("pid="))
+        .and_then(|p| p.parse().ok())
+}
+
+fn systemd_running() -> bool {
+    Path::new("/run/systemd/system").is_dir()
+}
+
+/// Start the supervisor and wait until it reports that dnsmasq runs (or why
+/// not). Called as root with the network's lock held.
+pub fn start(name: &str, paths: &Paths) -> Result<()> {
+    let status = status_path(paths);
+    let _ = fs::remove_file(&status);
+    if systemd_running() && Path::new(&format!("/etc/systemd/system/{UNIT}")).exists() {
+        let systemctl = exec::tool("systemctl")?;
+        exec::run_program(
+            &systemctl,
+            &[
+                "start",
+                "--no-block",
+                &format!("vnet-helper@{name}.service"),
+            ],
+            None,
+        )?;
+    } else {
+        let me = fs::read_link("/proc/self/exe").or_fail(|| "finding our own binary")?;
+        exec::command(&me.to_string_lossy(), true)
+            .args(["supervise", name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .or_fail(|| "starting the network supervisor")?;
+        // Not waited for: it outlives us and is reparented to init.
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(text) = fs::read_to_string(&status) {
+            if text.starts_with("ready") {
+                return Ok(());
+            }
+            if let Some(why) = text.strip_prefix("failed: ") {
+                return Err(fail!("{}", why.trim()));
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(fail!(
+                "network `{name}': the supervisor did not start within 10 s"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Stop a running supervisor (for `down`) and wait for it to be gone.
+pub fn stop(name: &str, paths: &Paths) {
+    if let Some(pid) = pid(paths) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    for _ in 0..1000 {
+        if !alive(name) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// `vnet-helper supervise NAME`: the supervisor's main. Real uid 0 only.
+pub fn run(name: &str) -> Result<i32> {
+    let paths = Paths::new(name);
+    let Some(_me) = lock::try_acquire(&lock_path(name))? else {
+        return Ok(0); // another supervisor has it
+    };
+    let report = |text: String| {
+        let _ = fs::write(status_path(&paths), text);
+    };
+    let def = match lifecycle::load_definition(name) {
+        Ok(d) => d,
+        Err(e) => {
+            report(format!("failed: {e}\n"));
+            return Err(e);
+        }
+    };
+    let mut dnsmasq = match def.needs_dnsmasq() {
+        true => match state::running_dnsmasq(&paths)
+            .map(Ok)
+            .unwrap_or_else(|| lifecycle::start_dnsmasq(&def, &paths))
+        {
+            Ok(pid) => Some(pid),
+            Err(e) => {
+                report(format!("failed: {e}\n"));
+                return Err(e);
+            }
+        },
+        false => None,
+    };
+    report(format!("ready pid={}\n", std::process::id()));
+
+    loop {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .or_fail(|| "starting the supervisor runtime")?;
+        let outcome = rt.block_on(watch(&def, &paths, &mut dnsmasq))?;
+        drop(rt);
+        match outcome {
+            Outcome::Exit => return Ok(0),
+            Outcome::Idle => {
+                // Re-check under the network's lock: an attach may have added a
+                // tap since (it holds this lock until its tap is a port).
+                let net_lock: Lock = lock::network(name)?;
+                let ports = bridge::with_rtnetlink(async |h| count_ports(h, name).await)?;
+                if ports > 0 {
+                    continue;
+                }
+                let result = lifecycle::tear_down(name);
+                crate::audit::network(0, name, "torn down after idle timeout");
+                drop(_me);
+                drop(net_lock);
+                return result.map(|()| 0);
+            }
+        }
+    }
+}
+
+enum Outcome {
+    /// SIGTERM: exit, leave the network up.
+    Exit,
+    /// No ports for idle-timeout: tear down (after re-checking under the lock).
+    Idle,
+}
+
+async fn count_ports(h: &rtnetlink::Handle, name: &str) -> Result<usize> {
+    match bridge::link(h, name).await? {
+        Some(m) => Ok(bridge::ports(h, m.header.index).await?.len()),
+        None => Ok(0),
+    }
+}
+
+/// Wait for a pidfd to become readable (the process exited).
+async fn exited(fd: &Option<AsyncFd<std::os::fd::OwnedFd>>) {
+    match fd {
+        Some(fd) => {
+            let _ = fd.readable().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn watch(def: &Definition, paths: &Paths, dnsmasq: &mut Option<u32>) -> Result<Outcome> {
+    let (mut conn, handle, mut events) =
+        rtnetlink::new_connection().or_fail(|| "opening rtnetlink")?;
+    conn.socket_mut()
+        .socket_mut()
+        .bind(&netlink_sys::SocketAddr::new(0, libc::RTMGRP_LINK as u32))
+        .or_fail(|| "subscribing to link notifications")?;
+    tokio::spawn(conn);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .or_fail(|| "installing the SIGTERM handler")?;
+
+    let watch_pid = |pid: Option<u32>| {
+        pid.and_then(|p| sys::pidfd_open(p).ok())
+            .and_then(|fd| AsyncFd::new(fd).ok())
+    };
+    let mut pidfd = watch_pid(*dnsmasq);
+    let mut restart_at: Option<Instant> = None;
+    let mut backoff = Duration::from_millis(100);
+    let mut started_at = Instant::now();
+    let mut idle_since: Option<Instant> = None;
+
+    loop {
+        let ports = count_ports(&handle, &def.name).await?;
+        idle_since = match (ports, idle_since) {
+            (0, None) => Some(Instant::now()),
+            (0, since) => since,
+            _ => None,
+        };
+        let teardown_at = match (idle_since, def.idle_timeout) {
+            (Some(since), Some(t)) => Some(since + t),
+            _ => None,
+        };
+        tokio::select! {
+            _ = events.next() => {}
+            _ = term.recv() => return Ok(Outcome::Exit),
+            _ = sleep_until(teardown_at) => return Ok(Outcome::Idle),
+            _ = exited(&pidfd) => {
+                // dnsmasq died: restart it after a backoff that grows while it
+                // keeps dying and resets once it has run for a while.
+                pidfd = None;
+                *dnsmasq = None;
+                if started_at.elapsed() > Duration::from_secs(30) {
+                    backoff = Duration::from_millis(100);
+                }
+                restart_at = Some(Instant::now() + backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                crate::audit::network_failed(0, &def.name, "dnsmasq exited; restarting it");
+            }
+            _ = sleep_until(restart_at) => {
+                restart_at = None;
+                match lifecycle::start_dnsmasq(def, paths) {
+                    Ok(pid) => {
+                        *dnsmasq = Some(pid);
+                        pidfd = watch_pid(Some(pid));
+                        started_at = Instant::now();
+                    }
+                    Err(e) => {
+                        crate::audit::network_failed(0, &def.name, e.message());
+                        restart_at = Some(Instant::now() + backoff);
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        }
+    }
+}
