@@ -9,6 +9,9 @@
 #   $DESTDIR$PREFIX/libexec/vnet-helper          root:root 4755
 #   $DESTDIR/etc/qemu/bridge.conf                from acl/bridge.conf, only if there is none
 #   $DESTDIR/etc/vnet-helper/networks/           root 0755 (network definitions go here)
+#   $DESTDIR/etc/systemd/system/vnet-helper@.service   the per-network supervisor's
+#                                                unit, used when systemd runs (so a
+#                                                network never lives in a login session)
 # and records what it created in $DESTDIR/var/lib/vnet-helper/installed so
 # --uninstall never removes a bridge.conf it did not create. Idempotent.
 set -euo pipefail
@@ -69,6 +72,28 @@ else
   echo "installed $acl (allows bridge vnet0 to every user: edit it)"
 fi
 install -d -o root -g root -m 0755 "$defs"
+
+unit="$DESTDIR/etc/systemd/system/vnet-helper@.service"
+mkdir -p "$(dirname "$unit")"
+cat > "$unit" <<UNIT
+# Installed by vnet-helper's install.sh: the supervisor of managed network %i.
+# Started by vnet-helper itself when a guest brings the network up; it stops
+# itself (tearing the network down) after the network's idle-timeout.
+[Unit]
+Description=vnet-helper supervisor for network %i
+Documentation=man:qemu-bridge-helper(8)
+
+[Service]
+Type=simple
+ExecStart=$PREFIX/libexec/vnet-helper supervise %i
+Restart=no
+UNIT
+chmod 0644 "$unit"
+remember "$unit"
+echo "installed $unit"
+if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+  systemctl daemon-reload
+fi
 
 cat <<MSG
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use crate::error::Result;
 use crate::network::definition::{self, Definition};
 use crate::network::state::{self, Paths};
-use crate::network::{bridge, lifecycle, DEFINITIONS_DIR};
+use crate::network::{bridge, lifecycle, supervisor, DEFINITIONS_DIR};
 use crate::privileges::{self, Caller};
 
 #[derive(Debug, Default)]
@@ -35,6 +35,7 @@ struct Net {
     taps: Vec<Tap>,
     leases: Vec<Lease>,
     dnsmasq_pid: Option<u32>,
+    supervisor_pid: Option<u32>,
     /// None = unknown (not root).
     rules: Option<bool>,
 }
@@ -86,6 +87,9 @@ fn gather(name: &str, root: bool) -> Net {
         definition: definition::load(&path, name).map_err(|e| e.to_string()),
         up: lifecycle::is_up(&paths),
         dnsmasq_pid: state::running_dnsmasq(&paths),
+        supervisor_pid: supervisor::alive(name)
+            .then(|| supervisor::pid(&paths))
+            .flatten(),
         leases: read_leases(&paths),
         bridge: false,
         taps: Vec::new(),
@@ -197,6 +201,13 @@ fn to_text(nets: &[Net], root: bool) -> String {
                 .map(|p| format!("pid {p}"))
                 .unwrap_or_else(|| "not running".into())
         );
+        let _ = writeln!(
+            s,
+            "  supervisor: {}",
+            n.supervisor_pid
+                .map(|p| format!("pid {p}"))
+                .unwrap_or_else(|| "not running".into())
+        );
         let rules = match n.rules {
             Some(true) => "present",
             Some(false) => "MISSING (run `vnet-helper up NAME` to restore)",
@@ -277,11 +288,12 @@ fn to_json(nets: &[Net]) -> String {
                 })
                 .collect();
             format!(
-                "{{\"name\":{},\"up\":{},\"mode\":{mode},\"address\":{address},\"definition_error\":{err},\"bridge\":{},\"dnsmasq_pid\":{},\"rules_present\":{},\"taps\":[{}],\"leases\":[{}]}}",
+                "{{\"name\":{},\"up\":{},\"mode\":{mode},\"address\":{address},\"definition_error\":{err},\"bridge\":{},\"dnsmasq_pid\":{},\"supervisor_pid\":{},\"rules_present\":{},\"taps\":[{}],\"leases\":[{}]}}",
                 q(&n.name),
                 n.up,
                 n.bridge,
                 n.dnsmasq_pid.map(|p| p.to_string()).unwrap_or("null".into()),
+                n.supervisor_pid.map(|p| p.to_string()).unwrap_or("null".into()),
                 n.rules.map(|r| r.to_string()).unwrap_or("null".into()),
                 taps.join(","),
                 leases.join(",")
