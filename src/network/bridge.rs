@@ -217,6 +217,25 @@ pub async fn check_collisions(h: &Handle, def: &Definition) -> Result<()> {
     Ok(())
 }
 
+/// Does a default route (IPv4 or IPv6, main table) go out of `index`?
+async fn carries_default_route(h: &Handle, index: u32) -> Result<bool> {
+    for msg in [
+        RouteMessageBuilder::<Ipv4Addr>::new().build(),
+        RouteMessageBuilder::<Ipv6Addr>::new().build(),
+    ] {
+        let mut routes = h.route().get(msg).execute();
+        while let Some(r) = routes.try_next().await.or_fail(|| "listing routes")? {
+            if r.header.destination_prefix_length == 0
+                && r.header.table == RouteHeader::RT_TABLE_MAIN
+                && r.attributes.iter().any(|a| matches!(a, RouteAttribute::Oif(i) if *i == index))
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 fn is_link_local(ip: Ipv6Addr) -> bool {
     ip.segments()[0] & 0xffc0 == 0xfe80
 }
@@ -276,6 +295,13 @@ pub async fn ensure(h: &Handle, def: &Definition) -> Result<Made> {
         let u = link(h, uplink)
             .await?
             .ok_or_else(|| fail!("network `{}': uplink `{uplink}' does not exist", def.name))?;
+        if !def.allow_default_route_uplink && carries_default_route(h, u.header.index).await? {
+            return Err(fail!(
+                "network `{}': uplink `{uplink}' carries the host's default route; enslaving it would cut \
+                 the host off (set allow-default-route-uplink = true if that is really meant)",
+                def.name
+            ));
+        }
         let mut msg = LinkUnspec::new_with_index(u.header.index)
             .controller(index)
             .up()
