@@ -60,7 +60,7 @@ mkdir -p "$record_dir"
 touch "$record"
 remember() { grep -qxF -- "$1" "$record" || echo "$1" >> "$record"; }
 
-install -D -o root -g root -m 4755 "$here/target/release/vnet-helper" "$bin"
+install -D -o root -g root -m 4755 "$here/target/x86_64-unknown-linux-gnu/release/vnet-helper" "$bin"
 remember "$bin"
 echo "installed $bin (setuid root, mode 4755)"
 

@@ -3,7 +3,9 @@
 //! caller's uid and the bridge. Logging is best effort: without /dev/log (a
 //! container, a namespace test) the call goes on unaffected.
 
-use syslog::{Facility, Formatter3164};
+use std::time::Duration;
+
+use syslog::{Facility, Formatter3164, LoggerBackend};
 
 fn send(err: bool, msg: &str) {
     let formatter = Formatter3164 {
@@ -13,6 +15,20 @@ fn send(err: bool, msg: &str) {
         pid: std::process::id(),
     };
     if let Ok(mut logger) = syslog::unix(formatter) {
+        // Never block on a syslog daemon that is stuck or slow: QEMU waits for
+        // our exit. A datagram that does not fit is dropped; a stream socket
+        // gets a short timeout.
+        match &logger.backend {
+            LoggerBackend::Unix(sock) => {
+                let _ = sock.set_nonblocking(true);
+            }
+            LoggerBackend::UnixStream(w) => {
+                let _ = w
+                    .get_ref()
+                    .set_write_timeout(Some(Duration::from_millis(100)));
+            }
+            _ => {}
+        }
         let _ = if err {
             logger.err(msg)
         } else {

@@ -86,11 +86,9 @@ fn run() -> Result<i32> {
             Ok(0)
         }
         Ok(Invocation::Command(name, rest)) => commands::run(&name, &rest, &caller),
-        Err(e) => {
-            say!("vnet-helper: {e}");
-            say!("{}", args::USAGE);
-            Ok(1)
-        }
+        // One line, as the protocol promises (libvirt shows it verbatim);
+        // the usage is for --help.
+        Err(e) => Err(fail!("{e} (see vnet-helper --help)")),
     }
 }
 

@@ -227,7 +227,9 @@ async fn carries_default_route(h: &Handle, index: u32) -> Result<bool> {
         while let Some(r) = routes.try_next().await.or_fail(|| "listing routes")? {
             if r.header.destination_prefix_length == 0
                 && r.header.table == RouteHeader::RT_TABLE_MAIN
-                && r.attributes.iter().any(|a| matches!(a, RouteAttribute::Oif(i) if *i == index))
+                && r.attributes
+                    .iter()
+                    .any(|a| matches!(a, RouteAttribute::Oif(i) if *i == index))
             {
                 return Ok(true);
             }
