@@ -68,10 +68,12 @@ pub fn load_definition(name: &str) -> Result<Definition> {
     definition::load(&path, name)
 }
 
-/// For `vnet-helper up` on a network that is up: put the firewall rules back
-/// (a firewall reload may have flushed them) and have dnsmasq re-read the
-/// static hosts (SIGHUP) without dropping guests.
+/// For `vnet-helper up` on a network that is up: put the bridge's settings and
+/// the firewall rules back (someone deleted the address, a firewall reload
+/// flushed the rules) and have dnsmasq re-read the static hosts (SIGHUP)
+/// without dropping guests.
 pub fn refresh(def: &Definition, paths: &Paths) -> Result<()> {
+    bridge::with_rtnetlink(async |h| bridge::ensure(h, def).await.map(|_| ()))?;
     apply_firewall(def)?;
     fs::write(paths.dhcp_hosts(), dnsmasq::hosts_file(def)).or_fail(|| "writing dhcp-hosts")?;
     fs::write(paths.addn_hosts(), dnsmasq::addn_hosts(def)).or_fail(|| "writing addn-hosts")?;
