@@ -43,8 +43,23 @@ fn status_path(paths: &Paths) -> PathBuf {
 
 /// Is network `name`'s supervisor running? (Its lock is held.) Cheap: one
 /// open and one non-blocking flock.
+///
+/// A user running `status` cannot open the lock (its directory is root's
+/// 0700): then the pid in the status file must be a live `vnet-helper
+/// supervise NAME` process.
 pub fn alive(name: &str) -> bool {
-    matches!(lock::try_acquire(&lock_path(name)), Ok(None))
+    match lock::try_acquire(&lock_path(name)) {
+        Ok(held) => held.is_none(),
+        Err(_) => pid(&Paths::new(name)).is_some_and(|p| is_supervisor(p, name)),
+    }
+}
+
+fn is_supervisor(pid: u32, name: &str) -> bool {
+    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    args.len() >= 3 && args[1] == b"supervise" && args[2] == name.as_bytes()
 }
 
 /// The supervisor's pid from its status file, for `status` and `down`.
