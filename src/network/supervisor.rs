@@ -121,7 +121,9 @@ pub fn start(name: &str, paths: &Paths) -> Result<()> {
 
 /// Stop a running supervisor (for `down`) and wait for it to be gone.
 pub fn stop(name: &str, paths: &Paths) {
-    if let Some(pid) = pid(paths) {
+    // Only a pid that still is this network's supervisor: never a process
+    // that reused the pid of a dead one.
+    if let Some(pid) = pid(paths).filter(|&p| is_supervisor(p, name)) {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid as i32),
             nix::sys::signal::Signal::SIGTERM,
@@ -138,7 +140,17 @@ pub fn stop(name: &str, paths: &Paths) {
 /// `vnet-helper supervise NAME`: the supervisor's main. Real uid 0 only.
 pub fn run(name: &str) -> Result<i32> {
     let paths = Paths::new(name);
-    let Some(_me) = lock::try_acquire(&lock_path(name))? else {
+    // `alive()` probes this lock by taking it for a moment, so a held lock
+    // only means another supervisor if it stays held.
+    let mut me = None;
+    for _ in 0..500 {
+        me = lock::try_acquire(&lock_path(name))?;
+        if me.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let Some(_me) = me else {
         return Ok(0); // another supervisor has it
     };
     let report = |text: String| {

@@ -680,7 +680,13 @@ fn family_present(want: &FamilyWant, cur: &Ruleset) -> bool {
         let Some(t) = cur.table(table) else {
             return false;
         };
-        if w.chains.iter().any(|(c, _)| t.chain(c).is_none()) {
+        // Each of our chains must hold as many rules as setup puts in it (a
+        // flushed or pruned chain is as broken as a missing one; the text is
+        // not compared: iptables-save prints rules in its own canonical form).
+        if w.chains.iter().any(|(c, rules)| {
+            t.chain(c)
+                .is_none_or(|have| have.rules.len() != rules.len())
+        }) {
             return false;
         }
         for (parent, target) in &w.links {
