@@ -379,7 +379,9 @@ fn parse_line(raw: &[u8]) -> Line<'_> {
         b"allow" => Line::Rule(Rule::Allow(arg.to_vec())),
         b"deny" if arg == b"all" => Line::Rule(Rule::DenyAll),
         b"deny" => Line::Rule(Rule::Deny(arg.to_vec())),
-        b"include" if arg.first() == Some(&b'/') => Line::Include(arg),
+        // An empty path names no file: qemu's fopen("") fails and the
+        // include is ignored, so it is ignored here too (with a warning).
+        b"include" if arg.is_empty() || arg.first() == Some(&b'/') => Line::Include(arg),
         b"include" => Line::Error(format!("include path `{}' is not absolute", printable(arg))),
         _ => Line::Error(format!("Unknown command `{}'", printable(cmd))),
     }
@@ -507,7 +509,9 @@ impl<'a, 'r> Walker<'a, 'r> {
     /// here makes `parent` invalid.
     fn include(&mut self, parent: &str, line: usize, target: &[u8]) {
         let path = Path::new(OsStr::from_bytes(target));
-        let refusal = if self.chain.iter().any(|p| p == path) {
+        let refusal = if target.is_empty() {
+            Some("empty path".to_string())
+        } else if self.chain.iter().any(|p| p == path) {
             Some(format!(
                 "include cycle (`{}' is already being read)",
                 printable(target)
@@ -955,8 +959,11 @@ mod tests {
         );
         let err = load_err(&Fake::main(b"include ./x\n"));
         assert!(err.contains("include path `./x' is not absolute"), "{err}");
-        let err = load_err(&Fake::main(b"include \n"));
-        assert!(err.contains("include path `' is not absolute"), "{err}");
+        // An empty path is ignored with a warning, as qemu ignores it.
+        let (acl, warnings) = load_ok(&Fake::main(b"include \nallow br0\n"));
+        assert_eq!(acl.rules, vec![allow("br0")]);
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].message.contains("empty path"), "{}", warnings[0]);
         // In an included file: reported and that file stops there.
         let fake = Fake::main(b"include /a\nallow m\n")
             .with("/a", b"allow a1\ninclude b.conf\nallow a2\n")
