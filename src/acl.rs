@@ -963,7 +963,11 @@ mod tests {
         let (acl, warnings) = load_ok(&Fake::main(b"include \nallow br0\n"));
         assert_eq!(acl.rules, vec![allow("br0")]);
         assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].message.contains("empty path"), "{}", warnings[0]);
+        assert!(
+            warnings[0].message.contains("empty path"),
+            "{}",
+            warnings[0]
+        );
         // In an included file: reported and that file stops there.
         let fake = Fake::main(b"include /a\nallow m\n")
             .with("/a", b"allow a1\ninclude b.conf\nallow a2\n")

@@ -4,7 +4,7 @@
 //! The data path of one attach call, in order:
 //!   arguments (args) -> ACL decision (acl, read with the caller's permissions)
 //!   -> network ensured if NAME is a defined network (network: definition,
-//!   lock, bridge, firewall, dnsmasq) -> tap made and attached (tap, netlink)
+//!   lock, bridge, firewall, dnsmasq) -> tap made and attached (tap)
 //!   -> fd sent (fdpass) -> audit line (audit).
 //! Each privilege change is a call into `privileges`; all `unsafe` is in `sys`.
 
@@ -17,7 +17,6 @@ mod args;
 mod audit;
 mod commands;
 mod fdpass;
-mod netlink;
 mod network;
 mod privileges;
 mod sys;
@@ -109,25 +108,23 @@ fn attach_steps(req: &AttachRequest, caller: &Caller) -> Result<String> {
 
     // A defined network may need a bring-up as root after the ACL says yes;
     // a plain bridge never needs more than CAP_NET_ADMIN, so drop to that now.
-    let definition = network::definition_path(&req.bridge);
-    let network_lock = if definition.is_some() {
+    let tap = if network::definition_path(&req.bridge).is_some() {
         privileges::act_as_caller(caller)?;
         acl::check(&req.bridge)?;
         privileges::become_root()?;
-        let lock = network::ensure(&req.bridge, caller)?;
+        let network_lock = network::ensure(&req.bridge, caller)?;
+        privileges::narrow_for_tap()?;
+        let tap = tap::create_on_bridge(&req.bridge, req.vnet_hdr)?;
+        // The tap is a port of the bridge now: a teardown waiting for the
+        // lock will see it.
+        drop(network_lock);
         privileges::drop_for_attach(caller)?;
-        Some(lock)
+        tap
     } else {
         privileges::drop_for_attach(caller)?;
         acl::check(&req.bridge)?;
-        None
+        tap::create_on_bridge(&req.bridge, req.vnet_hdr)?
     };
-
-    let mut nl = netlink::Netlink::open().map_err(|e| fail!("opening rtnetlink: {e}"))?;
-    let tap = tap::create_on_bridge(&mut nl, &req.bridge, req.vnet_hdr)?;
-    // The tap is a port of the bridge now: a teardown waiting for the lock
-    // will see it.
-    drop(network_lock);
     fdpass::send(&sock, &tap.file)?;
     Ok(tap.name)
 }

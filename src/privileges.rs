@@ -16,7 +16,13 @@
 //!   = 0, gid 0, no supplementary groups) for the network bring-up: iptables
 //!   refuses ruid != euid, and dnsmasq must start as root to bind and then drop
 //!   to its own user. The caller cannot signal a process whose uids are all 0.
-//!   Followed by [`drop_for_attach`] before the tap is made.
+//!   Our own resource limits and umask are reset here: a caller's `ulimit -n
+//!   12` must not break a bring-up that other users' guests will share.
+//! * [`narrow_for_tap`]: with the network's lock held, the tap step needs only
+//!   CAP_NET_ADMIN, but stays uid 0 (keeping CAP_SETUID/CAP_SETGID for the
+//!   final drop) so that the caller cannot SIGSTOP us while we hold a lock
+//!   every other user of the network waits for. Then, lock released,
+//!   [`drop_for_attach`] before the fd is sent.
 //!
 //! Capabilities are per thread: all of this runs before any thread exists.
 
@@ -107,7 +113,38 @@ pub fn become_root() -> Result<()> {
     let g = Gid::from_raw(0);
     setresgid(g, g, g).or_fail(|| "setting gid 0 for the network bring-up")?;
     setgroups(&[]).or_fail(|| "clearing supplementary groups")?;
+    sys::reset_limits(crate::network::exec::DEFAULT_LIMITS);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     harden_process();
+    Ok(())
+}
+
+/// Root's uid, but only the capabilities the tap step (and the final drop
+/// after it) needs; see the module comment.
+pub fn narrow_for_tap() -> Result<()> {
+    let keep = [
+        Capability::CAP_NET_ADMIN,
+        Capability::CAP_SETUID,
+        Capability::CAP_SETGID,
+    ];
+    drop_bounding_except(Capability::CAP_NET_ADMIN)?;
+    let set: CapsHashSet = keep.into_iter().collect();
+    caps::clear(None, CapSet::Ambient).or_fail(|| "clearing ambient capabilities")?;
+    caps::clear(None, CapSet::Inheritable).or_fail(|| "clearing inheritable capabilities")?;
+    caps::set(None, CapSet::Effective, &set).or_fail(|| "setting effective capabilities")?;
+    caps::set(None, CapSet::Permitted, &set).or_fail(|| "setting permitted capabilities")?;
+    Ok(())
+}
+
+/// Remove every capability but `keep` from the bounding set (needs
+/// CAP_SETPCAP unless there is nothing left to drop).
+fn drop_bounding_except(keep: Capability) -> Result<()> {
+    let bounding = caps::read(None, CapSet::Bounding).or_fail(|| "reading the bounding set")?;
+    for cap in bounding {
+        if cap != keep {
+            caps::drop(None, CapSet::Bounding, cap).or_fail(|| "dropping the bounding set")?;
+        }
+    }
     Ok(())
 }
 
@@ -122,11 +159,7 @@ pub fn drop_for_attach(c: &Caller) -> Result<()> {
         if !Uid::effective().is_root() {
             setresuid(c.uid, Uid::from_raw(0), Uid::from_raw(0)).or_fail(|| "regaining euid 0")?;
         }
-        for cap in caps::all() {
-            if cap != keep {
-                caps::drop(None, CapSet::Bounding, cap).or_fail(|| "dropping the bounding set")?;
-            }
-        }
+        drop_bounding_except(keep)?;
         nix::sys::prctl::set_keepcaps(true).or_fail(|| "PR_SET_KEEPCAPS")?;
         setgroups(&c.groups).or_fail(|| "restoring the caller's groups")?;
         setresgid(c.gid, c.gid, c.gid).or_fail(|| "switching to the caller's gid")?;

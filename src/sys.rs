@@ -156,14 +156,46 @@ pub fn tun_hwaddr(tun: &File) -> io::Result<[u8; 6]> {
 /// One resource limit to impose on a child: (RLIMIT_*, soft, hard).
 pub type Limit = (libc::__rlimit_resource_t, libc::rlim_t, libc::rlim_t);
 
+/// Set each resource limit to its default; where raising a hard limit is
+/// refused (CAP_SYS_RESOURCE, which some hosts withhold even from root), keep
+/// the hard limit and bring the soft one as close to the default as it
+/// allows. Allocation-free and async-signal-safe (also used between fork and
+/// exec).
+pub fn reset_limits(limits: &[Limit]) {
+    for &(resource, soft, hard) in limits {
+        let lim = libc::rlimit {
+            rlim_cur: soft,
+            rlim_max: hard,
+        };
+        // SAFETY: setrlimit/getrlimit only read or write the rlimit structs
+        // on our stack.
+        unsafe {
+            if libc::setrlimit(resource, &lim) != 0 {
+                let mut cur = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                if libc::getrlimit(resource, &mut cur) == 0 {
+                    let lim = libc::rlimit {
+                        rlim_cur: soft.min(cur.rlim_max),
+                        rlim_max: cur.rlim_max,
+                    };
+                    libc::setrlimit(resource, &lim);
+                }
+            }
+        }
+    }
+}
+
 /// Make `cmd`'s child start clean of everything the caller could have set on
-/// us that exec keeps: signal dispositions (an ignored SIGTERM would survive
-/// exec), resource limits (`limits` replaces them), umask, nice value, and,
-/// with `new_session`, the session and controlling terminal.
+/// us that exec keeps: signal dispositions and the blocked-signal mask (an
+/// ignored or blocked SIGTERM would survive exec), resource limits (`limits`
+/// replaces them), umask, nice value, and, with `new_session`, the session and
+/// controlling terminal.
 pub fn clean_child(cmd: &mut std::process::Command, limits: &'static [Limit], new_session: bool) {
     use std::os::unix::process::CommandExt;
     // SAFETY: the closure runs in the child between fork and exec and only
-    // makes async-signal-safe system calls (signal/sigaction, setrlimit,
+    // makes async-signal-safe system calls (signal, sigprocmask, setrlimit,
     // umask, setpriority, setsid) on stack data; it allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
@@ -172,28 +204,10 @@ pub fn clean_child(cmd: &mut std::process::Command, limits: &'static [Limit], ne
                     libc::signal(sig, libc::SIG_DFL);
                 }
             }
-            for &(resource, soft, hard) in limits {
-                let lim = libc::rlimit {
-                    rlim_cur: soft,
-                    rlim_max: hard,
-                };
-                if libc::setrlimit(resource, &lim) != 0 {
-                    // Raising a hard limit needs CAP_SYS_RESOURCE, which some
-                    // hosts withhold even from root: then keep the hard limit
-                    // and bring the soft one as close to the default as it allows.
-                    let mut cur = libc::rlimit {
-                        rlim_cur: 0,
-                        rlim_max: 0,
-                    };
-                    if libc::getrlimit(resource, &mut cur) == 0 {
-                        let lim = libc::rlimit {
-                            rlim_cur: soft.min(cur.rlim_max),
-                            rlim_max: cur.rlim_max,
-                        };
-                        libc::setrlimit(resource, &lim);
-                    }
-                }
-            }
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            reset_limits(limits);
             libc::umask(0o022);
             libc::setpriority(libc::PRIO_PROCESS, 0, 0);
             if new_session && libc::setsid() < 0 {
@@ -218,4 +232,79 @@ pub fn pidfd_open(pid: u32) -> io::Result<std::os::fd::OwnedFd> {
     // SAFETY: the kernel just returned this new descriptor (O_CLOEXEC is
     // implied for pidfds); we are its only owner.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// A socket for the classic interface ioctls (SIOCGIFMTU, SIOCBRADDIF...),
+/// which is what qemu-bridge-helper uses: cheaper than building and parsing
+/// rtnetlink messages on the attach path.
+pub struct IfSock(std::os::fd::OwnedFd);
+
+const SIOCBRADDIF: libc::c_ulong = 0x89a2;
+
+impl IfSock {
+    pub fn open() -> io::Result<IfSock> {
+        use std::os::fd::FromRawFd as _;
+        // SAFETY: socket(2) takes no pointers; the result is checked.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a new descriptor that nothing else owns.
+        Ok(IfSock(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }))
+    }
+
+    fn ioctl(&self, request: libc::c_ulong, name: &str, data: &[u8]) -> io::Result<IfReq> {
+        let mut req = IfReq::new();
+        let n = name.as_bytes();
+        if n.is_empty() || n.len() >= IFNAMSIZ {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        req.name[..n.len()].copy_from_slice(n);
+        req.data[..data.len()].copy_from_slice(data);
+        // SAFETY: every request used here reads and/or writes a struct ifreq;
+        // IfReq is repr(C) with the size of struct ifreq and outlives the call.
+        let r = unsafe { libc::ioctl(self.0.as_raw_fd(), request, &mut req) };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(req)
+    }
+
+    fn int(req: &IfReq) -> i32 {
+        i32::from_ne_bytes([req.data[0], req.data[1], req.data[2], req.data[3]])
+    }
+
+    pub fn mtu(&self, name: &str) -> io::Result<u32> {
+        Ok(Self::int(&self.ioctl(libc::SIOCGIFMTU, name, &[])?) as u32)
+    }
+
+    pub fn set_mtu(&self, name: &str, mtu: u32) -> io::Result<()> {
+        self.ioctl(libc::SIOCSIFMTU, name, &(mtu as i32).to_ne_bytes())
+            .map(|_| ())
+    }
+
+    pub fn index(&self, name: &str) -> io::Result<i32> {
+        Ok(Self::int(&self.ioctl(libc::SIOCGIFINDEX, name, &[])?))
+    }
+
+    pub fn set_ether_addr(&self, name: &str, mac: [u8; 6]) -> io::Result<()> {
+        let mut sa = [0u8; 8];
+        sa[..2].copy_from_slice(&(libc::ARPHRD_ETHER).to_ne_bytes());
+        sa[2..].copy_from_slice(&mac);
+        self.ioctl(libc::SIOCSIFHWADDR, name, &sa).map(|_| ())
+    }
+
+    /// SIOCBRADDIF: enslave interface `index` to `bridge` (EOPNOTSUPP if
+    /// `bridge` is not a bridge).
+    pub fn bridge_add(&self, bridge: &str, index: i32) -> io::Result<()> {
+        self.ioctl(SIOCBRADDIF, bridge, &index.to_ne_bytes())
+            .map(|_| ())
+    }
+
+    pub fn set_up(&self, name: &str) -> io::Result<()> {
+        let cur = self.ioctl(libc::SIOCGIFFLAGS, name, &[])?;
+        let flags = i16::from_ne_bytes([cur.data[0], cur.data[1]]) | libc::IFF_UP as i16;
+        self.ioctl(libc::SIOCSIFFLAGS, name, &flags.to_ne_bytes())
+            .map(|_| ())
+    }
 }

@@ -1,40 +1,31 @@
-//! The tap: made on /dev/net/tun, configured like qemu-bridge-helper does it,
-//! attached to the bridge. Never made persistent: it lives exactly as long as
-//! a descriptor to it is open, so a failure anywhere (or QEMU's exit) removes
-//! it.
+//! The tap: made on /dev/net/tun and configured exactly as qemu-bridge-helper
+//! does it (with the same ioctls, the cheapest way), attached to the bridge.
+//! Never made persistent: it lives as long as a descriptor to it is open, so a
+//! failure anywhere (or QEMU's exit) removes it.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 
 use crate::error::{OrFail, Result};
-use crate::netlink::Netlink;
-use crate::sys;
+use crate::sys::{self, IfSock};
 
 pub struct Tap {
     pub file: File,
     pub name: String,
 }
 
-/// Check that `bridge` exists and is a bridge; returns its index and MTU.
-pub fn find_bridge(nl: &mut Netlink, bridge: &str) -> Result<(u32, u32)> {
-    let link = nl
-        .link(bridge)
-        .or_fail(|| format!("looking up bridge `{bridge}'"))?
-        .ok_or_else(|| fail!("bridge `{bridge}' does not exist"))?;
-    if !link.is_bridge {
-        return Err(fail!(
-            "`{bridge}' is not a bridge (it is a {} interface)",
-            link.kind.as_deref().unwrap_or("plain")
-        ));
-    }
-    Ok((link.index, link.mtu))
-}
-
 /// Make a tap (`tap%d`), with a virtio-net header when asked and supported,
 /// give it the bridge's MTU and a MAC whose first byte is 0xFE (so the bridge
 /// never takes the tap's address as its own), enslave it and bring it up.
-pub fn create_on_bridge(nl: &mut Netlink, bridge: &str, vnet_hdr: bool) -> Result<Tap> {
-    let (bridge_index, mtu) = find_bridge(nl, bridge)?;
+pub fn create_on_bridge(bridge: &str, vnet_hdr: bool) -> Result<Tap> {
+    let sock = IfSock::open().or_fail(|| "opening an interface socket")?;
+    let mtu = match sock.mtu(bridge) {
+        Ok(m) => m,
+        Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
+            return Err(fail!("bridge `{bridge}' does not exist"))
+        }
+        Err(e) => return Err(fail!("bridge `{bridge}': {e}")),
+    };
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -51,7 +42,19 @@ pub fn create_on_bridge(nl: &mut Netlink, bridge: &str, vnet_hdr: bool) -> Resul
     let name = sys::tun_set_iff(&file, "tap%d", flags).or_fail(|| "creating a tap (TUNSETIFF)")?;
     let mut mac = sys::tun_hwaddr(&file).or_fail(|| format!("reading {name}'s MAC address"))?;
     mac[0] = 0xfe;
-    nl.setup_port(&name, mtu, mac, bridge_index)
-        .or_fail(|| format!("attaching {name} to bridge `{bridge}'"))?;
+    sock.set_mtu(&name, mtu)
+        .or_fail(|| format!("setting {name}'s MTU to {mtu}"))?;
+    sock.set_ether_addr(&name, mac)
+        .or_fail(|| format!("setting {name}'s MAC address"))?;
+    let index = sock.index(&name).or_fail(|| format!("looking up {name}"))?;
+    match sock.bridge_add(bridge, index) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+            return Err(fail!("`{bridge}' is not a bridge"))
+        }
+        Err(e) => return Err(fail!("attaching {name} to bridge `{bridge}': {e}")),
+    }
+    sock.set_up(&name)
+        .or_fail(|| format!("bringing {name} up"))?;
     Ok(Tap { file, name })
 }

@@ -98,7 +98,10 @@ struct Done {
     bridge: bool,
     firewall: bool,
     supervisor: bool,
+    ip_forward_was: Option<String>,
 }
+
+const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
 
 pub fn bring_up(def: &Definition, paths: &Paths) -> Result<()> {
     lock::secure_dir(&paths.run.to_string_lossy(), 0o755)?;
@@ -126,6 +129,9 @@ pub fn bring_up(def: &Definition, paths: &Paths) -> Result<()> {
         if done.bridge || resumed {
             let _ = bridge::with_rtnetlink(async |h| bridge::delete(h, &def.name).await);
         }
+        if let Some(was) = done.ip_forward_was.filter(|v| v.trim() != "1") {
+            let _ = fs::write(IP_FORWARD, was);
+        }
         remove_runtime_files(paths);
         return Err(e);
     }
@@ -144,9 +150,10 @@ fn bring_up_steps(def: &Definition, paths: &Paths, done: &mut Done) -> Result<()
         };
         made.map(|_| ())
     })?;
-    // 2. Forwarding.
+    // 2. Forwarding (the previous value is restored if this bring-up fails).
     if matches!(def.mode, Mode::Nat | Mode::Routed) {
-        write_sysctl("/proc/sys/net/ipv4/ip_forward", "1")?;
+        done.ip_forward_was = fs::read_to_string(IP_FORWARD).ok();
+        write_sysctl(IP_FORWARD, "1")?;
         if def.ipv6.is_some() {
             write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1")?;
         }

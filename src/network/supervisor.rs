@@ -129,9 +129,19 @@ pub fn stop(name: &str, paths: &Paths) {
             nix::sys::signal::Signal::SIGTERM,
         );
     }
-    for _ in 0..1000 {
+    for i in 0..1000 {
         if !alive(name) {
             return;
+        }
+        if i == 400 {
+            // 2 s without exiting on SIGTERM: it will not (a blocked signal
+            // inherited by an old version, a hang); make sure it goes.
+            if let Some(pid) = pid(paths).filter(|&p| is_supervisor(p, name)) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
         }
         std::thread::sleep(Duration::from_millis(5));
     }
