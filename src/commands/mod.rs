@@ -65,22 +65,9 @@ pub fn run(name: &str, args: &[String], caller: &Caller) -> Result<i32> {
     }
 }
 
-/// The names of all defined networks (sorted), from the definitions directory.
+/// The names of all defined networks (sorted).
 pub fn defined_networks() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(crate::network::DEFINITIONS_DIR)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter_map(|e| {
-                    e.file_name()
-                        .to_str()
-                        .and_then(|n| n.strip_suffix(".toml"))
-                        .map(String::from)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+    crate::network::lifecycle::defined_networks()
 }
 
 /// One NAME argument that must be a valid bridge name.

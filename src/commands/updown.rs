@@ -37,10 +37,18 @@ pub fn down(args: &[String], caller: &Caller) -> Result<i32> {
     }
     lock::prepare_dirs()?;
     let _lock = lock::network(&name)?;
-    let taps = bridge::with_rtnetlink(async |h| match bridge::link(h, &name).await? {
-        Some(m) => bridge::ports(h, m.header.index).await,
-        None => Ok(Vec::new()),
-    })?;
+    // A bridged network's uplink is a port too, but not a guest.
+    let uplink = lifecycle::load_definition(&name)
+        .ok()
+        .and_then(|d| d.uplink);
+    let taps: Vec<String> =
+        bridge::with_rtnetlink(async |h| match bridge::link(h, &name).await? {
+            Some(m) => bridge::ports(h, m.header.index).await,
+            None => Ok(Vec::new()),
+        })?
+        .into_iter()
+        .filter(|p| Some(p) != uplink.as_ref())
+        .collect();
     if !taps.is_empty() && !force {
         return Err(fail!(
             "network `{name}' still has {} attached port(s) ({}); use --force to take it down anyway",

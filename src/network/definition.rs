@@ -308,6 +308,11 @@ pub struct Definition {
     pub ipv6_nat: bool,
     pub hosts: Vec<Host>,
     pub forwards: Vec<Forward>,
+    /// The other defined networks (bridge names), filled in by the caller of
+    /// `load` from the definitions directory: traffic from their bridges is
+    /// rejected at this network's bridge (networks are isolated from each
+    /// other in every mode). Empty from `parse`.
+    pub peers: Vec<String>,
 }
 
 impl Definition {
@@ -756,6 +761,7 @@ pub fn parse(text: &str, file: &str, name: &str) -> Result<Definition> {
         ipv6_nat,
         hosts,
         forwards,
+        peers: Vec::new(),
     })
 }
 
@@ -808,6 +814,7 @@ fn bridged(
         ipv6_nat: false,
         hosts: Vec::new(),
         forwards: Vec::new(),
+        peers: Vec::new(),
     })
 }
 

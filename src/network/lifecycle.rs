@@ -65,7 +65,31 @@ pub fn ensure(name: &str, caller: &Caller) -> Result<Lock> {
 /// Read and check network `name`'s definition.
 pub fn load_definition(name: &str) -> Result<Definition> {
     let path = Path::new(DEFINITIONS_DIR).join(format!("{name}.toml"));
-    definition::load(&path, name)
+    let mut def = definition::load(&path, name)?;
+    def.peers = defined_networks()
+        .into_iter()
+        .filter(|n| n != name)
+        .collect();
+    Ok(def)
+}
+
+/// The names of all defined networks (sorted), from the definitions directory.
+pub fn defined_networks() -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(DEFINITIONS_DIR)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".toml"))
+                        .filter(|n| crate::args::check_bridge_name(n).is_ok())
+                        .map(String::from)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// For `vnet-helper up` on a network that is up: put the bridge's settings and

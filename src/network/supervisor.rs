@@ -24,7 +24,7 @@ use netlink_sys::AsyncSocket;
 use tokio::io::unix::AsyncFd;
 
 use crate::error::{OrFail, Result};
-use crate::network::definition::Definition;
+use crate::network::definition::{Definition, Mode};
 use crate::network::lock::{self, Lock, LOCK_DIR};
 use crate::network::state::{self, Paths};
 use crate::network::{bridge, exec, lifecycle};
@@ -201,7 +201,7 @@ pub fn run(name: &str) -> Result<i32> {
                 // Re-check under the network's lock: an attach may have added a
                 // tap since (it holds this lock until its tap is a port).
                 let net_lock: Lock = lock::network(name)?;
-                let ports = bridge::with_rtnetlink(async |h| count_ports(h, name).await)?;
+                let ports = bridge::with_rtnetlink(async |h| count_ports(h, &def).await)?;
                 if ports > 0 {
                     continue;
                 }
@@ -222,9 +222,18 @@ enum Outcome {
     Idle,
 }
 
-async fn count_ports(h: &rtnetlink::Handle, name: &str) -> Result<usize> {
-    match bridge::link(h, name).await? {
-        Some(m) => Ok(bridge::ports(h, m.header.index).await?.len()),
+/// The bridge's ports that are guests: a bridged network's uplink does not
+/// count (or the network would never be idle).
+async fn count_ports(h: &rtnetlink::Handle, def: &Definition) -> Result<usize> {
+    let uplink = (def.mode == Mode::Bridged)
+        .then_some(def.uplink.as_deref())
+        .flatten();
+    match bridge::link(h, &def.name).await? {
+        Some(m) => Ok(bridge::ports(h, m.header.index)
+            .await?
+            .iter()
+            .filter(|p| Some(p.as_str()) != uplink)
+            .count()),
         None => Ok(0),
     }
 }
@@ -268,7 +277,7 @@ async fn watch(def: &Definition, paths: &Paths, dnsmasq: &mut Option<u32>) -> Re
     let mut idle_since: Option<Instant> = None;
 
     loop {
-        let ports = count_ports(&handle, &def.name).await?;
+        let ports = count_ports(&handle, def).await?;
         idle_since = match (ports, idle_since) {
             (0, None) => Some(Instant::now()),
             (0, since) => since,

@@ -371,6 +371,14 @@ fn wanted(def: &Definition, fam: Family) -> Option<FamilyWant> {
             "-o {br} -p udp -m udp --dport {dhcp_client} -j ACCEPT"
         ));
     }
+    if def.mode == Mode::Isolated {
+        // Nothing beyond DHCP and DNS on the bridge reaches the host either
+        // (IPv6 neighbour discovery and RA/RS must, or nothing works).
+        if fam == Family::V6 {
+            input.push(format!("-i {br} -p ipv6-icmp -j ACCEPT"));
+        }
+        input.push(format!("-i {br} -j {reject}"));
+    }
     w.filter.chain(c("IN"), input);
     w.filter.chain(c("OUT"), output);
 
@@ -378,6 +386,12 @@ fn wanted(def: &Definition, fam: Family) -> Option<FamilyWant> {
     w.filter
         .chain(c("FWX"), vec![format!("-i {br} -o {br} -j ACCEPT")]);
     let mut fwi = Vec::new();
+    // Isolation between networks, whatever their modes: nothing forwarded from
+    // another network's bridge enters this one (checked before any accept,
+    // and VNET-FWI comes before every network's VNET-FWO in FORWARD).
+    for peer in def.peers.iter().filter(|p| *p != br) {
+        fwi.push(format!("-i {peer} -o {br} -j {reject}"));
+    }
     if open_inbound {
         fwi.push(format!("-o {br} -d {subnet} -j ACCEPT"));
     } else if def.mode == Mode::Nat {
