@@ -374,9 +374,18 @@ fn wanted(def: &Definition, fam: Family) -> Option<FamilyWant> {
     if def.mode == Mode::Isolated {
         // Nothing beyond DHCP and DNS on the bridge reaches the host either
         // (IPv6 neighbour discovery and RA/RS must, or nothing works).
-        if fam == Family::V6 {
-            input.push(format!("-i {br} -p ipv6-icmp -j ACCEPT"));
-        }
+        // ICMP (ping to the gateway, errors) and, for IPv6, neighbour
+        // discovery and RA/RS, or nothing works.
+        let icmp = if fam == Family::V6 {
+            "ipv6-icmp"
+        } else {
+            "icmp"
+        };
+        input.push(format!("-i {br} -p {icmp} -j ACCEPT"));
+        // Replies to connections the host itself opened to a guest.
+        input.push(format!(
+            "-i {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+        ));
         input.push(format!("-i {br} -j {reject}"));
     }
     w.filter.chain(c("IN"), input);
