@@ -14,6 +14,8 @@
 #   REF      a setuid copy of /usr/lib/qemu/qemu-bridge-helper (if installed)
 #   AS_USER  "setpriv --reuid=4242 --regid=4242 --clear-groups --" (prefix a command with it)
 #   WORK     a scratch directory (world-readable, on tmpfs)
+#   TESTS    a world-readable copy of tests/ (the repository may not be)
+#   REPO     the repository itself
 # Nothing here touches the host's own interfaces, routes, firewall or /etc.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then echo "sandbox.sh: must run as root" >&2; exit 2; fi
@@ -45,7 +47,11 @@ if [ -x /usr/lib/qemu/qemu-bridge-helper ]; then
 else
   export REF=
 fi
-export VH=/run/vh/vnet-helper WORK=/run/vh/work TESTS="$here"
+# A world-readable copy of tests/ for what runs as the test user (the
+# repository itself may live under a directory other users cannot enter).
+cp -a "$here" /run/vh/tests
+chmod -R a+rX /run/vh/tests
+export VH=/run/vh/vnet-helper WORK=/run/vh/work TESTS=/run/vh/tests REPO="$(dirname "$here")"
 export AS_USER="setpriv --reuid=4242 --regid=4242 --clear-groups --"
 cd "$WORK"
 bash -eu "$script" "$@"

@@ -22,7 +22,7 @@
 # kernel arguments), GUEST_OVERLAY (a directory copied into the guest's /),
 # GUEST_RUN_AS (prefix for QEMU, default $AS_USER), GUEST_MEM (default 256).
 
-GUEST_DIR=${GUEST_DIR:-$(readlink -f "$TESTS/..")/target/vh-guest}
+GUEST_DIR=${GUEST_DIR:-${REPO:-$(readlink -f "$TESTS/..")}/target/vh-guest}
 declare -gA _GUEST_PID=() _GUEST_T0=()
 
 guest_log() { echo "$WORK/guest-$1.log"; }
