@@ -6,9 +6,9 @@
 use std::fmt::Write as _;
 
 use crate::error::Result;
-use crate::network::definition::{self, Definition};
+use crate::network::definition::Definition;
 use crate::network::state::{self, Paths};
-use crate::network::{bridge, lifecycle, supervisor, DEFINITIONS_DIR};
+use crate::network::{bridge, lifecycle, supervisor};
 use crate::privileges::{self, Caller};
 
 #[derive(Debug, Default)]
@@ -81,10 +81,9 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
 
 fn gather(name: &str, root: bool) -> Net {
     let paths = Paths::new(name);
-    let path = std::path::Path::new(DEFINITIONS_DIR).join(format!("{name}.toml"));
     let mut net = Net {
         name: name.to_string(),
-        definition: definition::load(&path, name).map_err(|e| e.to_string()),
+        definition: lifecycle::load_definition(name).map_err(|e| e.to_string()),
         up: lifecycle::is_up(&paths),
         dnsmasq_pid: state::running_dnsmasq(&paths),
         supervisor_pid: supervisor::alive(name)
