@@ -8,6 +8,11 @@
 //!   -> fd sent (fdpass) -> audit line (audit).
 //! Each privilege change is a call into `privileges`; all `unsafe` is in `sys`.
 
+// The process starts at sys::main (the C entry point), not through std's
+// runtime set-up, which costs a call several syscalls for things done here
+// anyway (see sys::main). Unit tests keep std's harness.
+#![cfg_attr(not(test), no_main)]
+
 #[macro_use]
 mod error;
 #[macro_use]
@@ -26,7 +31,8 @@ use args::{AttachRequest, Invocation};
 use error::Result;
 use privileges::Caller;
 
-fn main() {
+/// Called by sys::main.
+pub fn start() -> i32 {
     // Before anything else: forget the caller's environment (never read it),
     // make sure a panic prints one plain line (std's hook reads RUST_BACKTRACE),
     // occupy fds 0-2, and mark every inherited descriptor close-on-exec.
@@ -45,7 +51,7 @@ fn main() {
             1
         }
     };
-    std::process::exit(code);
+    code
 }
 
 /// The caller may have closed 0, 1 or 2: put /dev/null there so that no file

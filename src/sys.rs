@@ -308,3 +308,36 @@ impl IfSock {
             .map(|_| ())
     }
 }
+
+/// The C entry point (`#![no_main]` in main.rs): std's runtime set-up is
+/// skipped. What it would do is done by `start` itself or not needed: fds 0-2
+/// are checked there, SIGPIPE is ignored here (a vanished QEMU gives EPIPE,
+/// an error, not a silent death; children get SIG_DFL back in clean_child),
+/// and argv still reaches std::env::args (glibc hands it to std's init hook).
+#[cfg(not(test))]
+#[no_mangle]
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    // SAFETY: setting a signal disposition to SIG_IGN touches no memory.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    std::process::exit(crate::start())
+}
+
+/// getgroups(2) without glibc's sysconf(NGROUPS_MAX), which opens a /proc
+/// file on every call.
+pub fn getgroups() -> io::Result<Vec<libc::gid_t>> {
+    // SAFETY: with size 0 getgroups only returns the count.
+    let n = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut groups = vec![0 as libc::gid_t; n as usize];
+    // SAFETY: the buffer holds exactly `n` gid_t, the size passed.
+    let m = unsafe { libc::getgroups(n, groups.as_mut_ptr()) };
+    if m < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    groups.truncate(m as usize);
+    Ok(groups)
+}

@@ -43,11 +43,13 @@ pub fn ensure(name: &str, caller: &Caller) -> Result<Lock> {
         }
         // Up, but its supervisor died (SIGKILL, OOM): a new one adopts the
         // network (and its dnsmasq, if that still runs).
+        crate::privileges::reset_own_limits();
         if supervisor::start(name, &paths).is_ok() {
             crate::audit::network(caller.uid.as_raw(), name, "supervisor restarted");
             return Ok(lock);
         }
     }
+    crate::privileges::reset_own_limits();
     let def = load_definition(name)?;
     let uid = caller.uid.as_raw();
     match bring_up(&def, &paths) {

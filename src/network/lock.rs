@@ -24,12 +24,17 @@ pub const LIB_DIR: &str = "/var/lib/vnet-helper";
 
 /// Create (if needed) and verify a root-owned directory.
 pub fn secure_dir(path: &str, mode: u32) -> Result<()> {
-    match std::fs::DirBuilder::new().mode(mode).create(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(fail!("creating {path}: {e}")),
-    }
-    let md = std::fs::symlink_metadata(path).or_fail(|| path)?;
+    let md = match std::fs::symlink_metadata(path) {
+        Ok(md) => md,
+        Err(_) => {
+            match std::fs::DirBuilder::new().mode(mode).create(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(fail!("creating {path}: {e}")),
+            }
+            std::fs::symlink_metadata(path).or_fail(|| path)?
+        }
+    };
     let forbidden = if mode & 0o077 == 0 { 0o077 } else { 0o022 };
     if !md.is_dir() || md.uid() != 0 || md.mode() & forbidden != 0 {
         return Err(fail!(
