@@ -70,6 +70,15 @@ pub fn is_bridge(m: &LinkMessage) -> bool {
 
 /// Ports (links whose master is `index`), by name.
 pub async fn ports(h: &Handle, index: u32) -> Result<Vec<String>> {
+    Ok(port_links(h, index)
+        .await?
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect())
+}
+
+/// Ports (links whose master is `index`): (index, name).
+pub async fn port_links(h: &Handle, index: u32) -> Result<Vec<(u32, String)>> {
     let mut out = Vec::new();
     let mut s = h.link().get().execute();
     while let Some(m) = s.try_next().await.or_fail(|| "listing links")? {
@@ -77,7 +86,7 @@ pub async fn ports(h: &Handle, index: u32) -> Result<Vec<String>> {
             .iter()
             .any(|a| matches!(a, LinkAttribute::Controller(c) if *c == index))
         {
-            out.push(link_name(&m));
+            out.push((m.header.index, link_name(&m)));
         }
     }
     Ok(out)

@@ -29,6 +29,9 @@ use crate::network::lock::{self, Lock, LOCK_DIR};
 use crate::network::state::{self, Paths};
 use crate::network::{bridge, exec, lifecycle};
 use crate::sys;
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::link::LinkAttribute;
+use netlink_packet_route::RouteNetlinkMessage;
 
 /// Where the supervisor's systemd template unit is installed by install.sh.
 pub const UNIT: &str = "vnet-helper@.service";
@@ -222,20 +225,58 @@ enum Outcome {
     Idle,
 }
 
-/// The bridge's ports that are guests: a bridged network's uplink does not
-/// count (or the network would never be idle).
-async fn count_ports(h: &rtnetlink::Handle, def: &Definition) -> Result<usize> {
+/// What the supervisor watches: its bridge and the bridge's guest ports (a
+/// bridged network's uplink is not a guest, or the network would never be
+/// idle).
+struct Watched {
+    bridge: Option<u32>,
+    ports: Vec<u32>,
+}
+
+async fn watched(h: &rtnetlink::Handle, def: &Definition) -> Result<Watched> {
     let uplink = (def.mode == Mode::Bridged)
         .then_some(def.uplink.as_deref())
         .flatten();
-    match bridge::link(h, &def.name).await? {
-        Some(m) => Ok(bridge::ports(h, m.header.index)
-            .await?
-            .iter()
-            .filter(|p| Some(p.as_str()) != uplink)
-            .count()),
-        None => Ok(0),
-    }
+    let Some(m) = bridge::link(h, &def.name).await? else {
+        return Ok(Watched {
+            bridge: None,
+            ports: Vec::new(),
+        });
+    };
+    let ports = bridge::port_links(h, m.header.index)
+        .await?
+        .into_iter()
+        .filter(|(_, name)| Some(name.as_str()) != uplink)
+        .map(|(index, _)| index)
+        .collect();
+    Ok(Watched {
+        bridge: Some(m.header.index),
+        ports,
+    })
+}
+
+async fn count_ports(h: &rtnetlink::Handle, def: &Definition) -> Result<usize> {
+    Ok(watched(h, def).await?.ports.len())
+}
+
+/// Does a link notification concern this network: its bridge, one of its
+/// ports, or a link that names the bridge as master or has its name? Other
+/// networks' taps come and go without waking a recount here.
+fn concerns(msg: &NetlinkMessage<RouteNetlinkMessage>, def: &Definition, w: &Watched) -> bool {
+    let link = match &msg.payload {
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l))
+        | NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) => l,
+        // Anything else (an overrun: notifications were lost): recount.
+        _ => return true,
+    };
+    let index = link.header.index;
+    Some(index) == w.bridge
+        || w.ports.contains(&index)
+        || link.attributes.iter().any(|a| match a {
+            LinkAttribute::Controller(c) => Some(*c) == w.bridge,
+            LinkAttribute::IfName(n) => *n == def.name,
+            _ => false,
+        })
 }
 
 /// Wait for a pidfd to become readable (the process exited).
@@ -277,8 +318,8 @@ async fn watch(def: &Definition, paths: &Paths, dnsmasq: &mut Option<u32>) -> Re
     let mut idle_since: Option<Instant> = None;
 
     loop {
-        let ports = count_ports(&handle, def).await?;
-        idle_since = match (ports, idle_since) {
+        let w = watched(&handle, def).await?;
+        idle_since = match (w.ports.len(), idle_since) {
             (0, None) => Some(Instant::now()),
             (0, since) => since,
             _ => None,
@@ -287,34 +328,41 @@ async fn watch(def: &Definition, paths: &Paths, dnsmasq: &mut Option<u32>) -> Re
             (Some(since), Some(t)) => Some(since + t),
             _ => None,
         };
-        tokio::select! {
-            _ = events.next() => {}
-            _ = term.recv() => return Ok(Outcome::Exit),
-            _ = sleep_until(teardown_at) => return Ok(Outcome::Idle),
-            _ = exited(&pidfd) => {
-                // dnsmasq died: restart it after a backoff that grows while it
-                // keeps dying and resets once it has run for a while.
-                pidfd = None;
-                *dnsmasq = None;
-                if started_at.elapsed() > Duration::from_secs(30) {
-                    backoff = Duration::from_millis(100);
-                }
-                restart_at = Some(Instant::now() + backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                crate::audit::network_failed(0, &def.name, "dnsmasq exited; restarting it");
-            }
-            _ = sleep_until(restart_at) => {
-                restart_at = None;
-                match lifecycle::start_dnsmasq(def, paths) {
-                    Ok(pid) => {
-                        *dnsmasq = Some(pid);
-                        pidfd = watch_pid(Some(pid));
-                        started_at = Instant::now();
+        // Wait for something that concerns this network, then recount.
+        loop {
+            tokio::select! {
+                ev = events.next() => match ev {
+                    Some((msg, _)) if !concerns(&msg, def, &w) => continue,
+                    Some(_) => break,
+                    None => return Err(fail!("network `{}': link notifications ended", def.name)),
+                },
+                _ = term.recv() => return Ok(Outcome::Exit),
+                _ = sleep_until(teardown_at) => return Ok(Outcome::Idle),
+                _ = exited(&pidfd) => {
+                    // dnsmasq died: restart it after a backoff that grows while it
+                    // keeps dying and resets once it has run for a while.
+                    pidfd = None;
+                    *dnsmasq = None;
+                    if started_at.elapsed() > Duration::from_secs(30) {
+                        backoff = Duration::from_millis(100);
                     }
-                    Err(e) => {
-                        crate::audit::network_failed(0, &def.name, e.message());
-                        restart_at = Some(Instant::now() + backoff);
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    restart_at = Some(Instant::now() + backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    crate::audit::network_failed(0, &def.name, "dnsmasq exited; restarting it");
+                }
+                _ = sleep_until(restart_at) => {
+                    restart_at = None;
+                    match lifecycle::start_dnsmasq(def, paths) {
+                        Ok(pid) => {
+                            *dnsmasq = Some(pid);
+                            pidfd = watch_pid(Some(pid));
+                            started_at = Instant::now();
+                        }
+                        Err(e) => {
+                            crate::audit::network_failed(0, &def.name, e.message());
+                            restart_at = Some(Instant::now() + backoff);
+                            backoff = (backoff * 2).min(Duration::from_secs(5));
+                        }
                     }
                 }
             }
