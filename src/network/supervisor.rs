@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use netlink_sys::AsyncSocket;
 use tokio::io::unix::AsyncFd;
 
@@ -279,6 +279,10 @@ fn concerns(msg: &NetlinkMessage<RouteNetlinkMessage>, def: &Definition, w: &Wat
         })
 }
 
+/// How long the supervisor lets a burst of link events settle before it
+/// recounts the bridge's ports (far below any idle-timeout).
+const RECOUNT_DELAY: Duration = Duration::from_millis(50);
+
 /// Wait for a pidfd to become readable (the process exited).
 async fn exited(fd: &Option<AsyncFd<std::os::fd::OwnedFd>>) {
     match fd {
@@ -333,7 +337,15 @@ async fn watch(def: &Definition, paths: &Paths, dnsmasq: &mut Option<u32>) -> Re
             tokio::select! {
                 ev = events.next() => match ev {
                     Some((msg, _)) if !concerns(&msg, def, &w) => continue,
-                    Some(_) => break,
+                    Some(_) => {
+                        // A tap arrives as a burst of events while its helper
+                        // is still configuring it; a link dump now would
+                        // contend for rtnl with that helper. Recount once,
+                        // after the burst.
+                        tokio::time::sleep(RECOUNT_DELAY).await;
+                        while let Some(Some(_)) = events.next().now_or_never() {}
+                        break;
+                    }
                     None => return Err(fail!("network `{}': link notifications ended", def.name)),
                 },
                 _ = term.recv() => return Ok(Outcome::Exit),
