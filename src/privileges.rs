@@ -76,7 +76,7 @@ pub fn harden_process() {
 /// can work: say why, plainly, instead of failing later with EPERM.
 pub fn check_no_new_privs(c: &Caller) -> Result<()> {
     let nnp = nix::sys::prctl::get_no_new_privs().unwrap_or(false);
-    if nnp && !Uid::effective().is_root() && !has_effective(Capability::CAP_NET_ADMIN) {
+    if nnp && !c.elevated && !c.is_root() && !has_effective(Capability::CAP_NET_ADMIN) {
         return Err(fail!(
             "no_new_privs is set for this process (QEMU -sandbox elevateprivileges=children, systemd \
              NoNewPrivileges=, or a container), so the setuid bit was ignored and vnet-helper has \

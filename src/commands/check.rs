@@ -29,7 +29,7 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
     });
 
     let mut subnets: Vec<(String, definition::Ipv4Net)> = Vec::new();
-    for name in super::defined_networks() {
+    for name in crate::network::lifecycle::defined_networks() {
         let path = std::path::Path::new(DEFINITIONS_DIR).join(format!("{name}.toml"));
         if let Err(e) = crate::args::check_bridge_name(&name) {
             problems += 1;

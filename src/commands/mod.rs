@@ -65,11 +65,6 @@ pub fn run(name: &str, args: &[String], caller: &Caller) -> Result<i32> {
     }
 }
 
-/// The names of all defined networks (sorted).
-pub fn defined_networks() -> Vec<String> {
-    crate::network::lifecycle::defined_networks()
-}
-
 /// One NAME argument that must be a valid bridge name.
 fn one_name(args: &[String], usage: &str) -> Result<String> {
     match args {

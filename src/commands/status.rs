@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 
 use crate::error::Result;
 use crate::network::definition::Definition;
+use crate::network::firewall::iptables::Iptables;
+use crate::network::firewall::Firewall;
 use crate::network::state::{self, Paths};
 use crate::network::{bridge, lifecycle, supervisor};
 use crate::privileges::{self, Caller};
@@ -38,6 +40,8 @@ struct Net {
     supervisor_pid: Option<u32>,
     /// None = unknown (not root).
     rules: Option<bool>,
+    /// Down network: rules of ours left in the firewall? None = unknown.
+    stale: Option<bool>,
 }
 
 pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
@@ -59,16 +63,20 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
     }
     let names = match &only {
         Some(n) => vec![n.clone()],
-        None => super::defined_networks(),
+        None => lifecycle::defined_networks(),
     };
     let mut nets: Vec<Net> = names.iter().map(|n| gather(n, root)).collect();
-    if root {
-        fill_rules(&mut nets);
-    }
+    let forward_policy = if root { fill_rules(&mut nets) } else { None };
     if json {
         show!("{}\n", to_json(&nets));
     } else {
         show!("{}", to_text(&nets, root));
+        if forward_policy.as_deref() == Some("DROP") {
+            show!(
+                "host FORWARD policy: DROP (Docker sets it; our jumps come first, so guests still \
+                 forward unless something inserts DROP rules above them)\n"
+            );
+        }
     }
     if let Some(n) = only {
         if lifecycle::definition_path(&n).is_none() && !nets[0].bridge {
@@ -93,6 +101,7 @@ fn gather(name: &str, root: bool) -> Net {
         bridge: false,
         taps: Vec::new(),
         rules: None,
+        stale: None,
     };
     let _ = bridge::with_rtnetlink(async |h| {
         if let Some(m) = bridge::link(h, name).await? {
@@ -163,12 +172,22 @@ fn tap_owners(tap: &str) -> Vec<(u32, u32)> {
     out
 }
 
-fn fill_rules(nets: &mut [Net]) {
-    for n in nets {
-        if let Ok(def) = &n.definition {
-            n.rules = lifecycle::firewall_present(def).ok();
+/// Firewall facts, root only: one read of the ruleset for every network
+/// (an up network's rules present, a down network's leftovers); returns the
+/// host's FORWARD policy.
+fn fill_rules(nets: &mut [Net]) -> Option<String> {
+    let fw = Iptables;
+    let state = lifecycle::firewall_state().ok()?;
+    for n in nets.iter_mut() {
+        if n.up {
+            if let Ok(def) = &n.definition {
+                n.rules = Some(fw.present(def, &state));
+            }
+        } else {
+            n.stale = Some(fw.leftovers(&n.name, &state));
         }
     }
+    fw.forward_policy(&state)
 }
 
 fn to_text(nets: &[Net], root: bool) -> String {
@@ -207,11 +226,15 @@ fn to_text(nets: &[Net], root: bool) -> String {
                 .map(|p| format!("pid {p}"))
                 .unwrap_or_else(|| "not running".into())
         );
-        let rules = match n.rules {
-            Some(true) => "present",
-            Some(false) => "MISSING (run `vnet-helper up NAME` to restore)",
-            None if root => "unknown",
-            None => "unknown (root only)",
+        let rules = match (n.up, n.rules, n.stale) {
+            (true, Some(true), _) => "present",
+            (true, Some(false), _) => "MISSING (run `vnet-helper up NAME` to restore)",
+            (false, _, Some(false)) => "none (network down)",
+            (false, _, Some(true)) => {
+                "LEFTOVERS of an earlier bring-up (`vnet-helper down --force NAME` removes them)"
+            }
+            _ if root => "unknown",
+            _ => "unknown (root only)",
         };
         let _ = writeln!(s, "  firewall rules: {rules}");
         let _ = writeln!(s, "  taps: {}", n.taps.len());
@@ -287,13 +310,14 @@ fn to_json(nets: &[Net]) -> String {
                 })
                 .collect();
             format!(
-                "{{\"name\":{},\"up\":{},\"mode\":{mode},\"address\":{address},\"definition_error\":{err},\"bridge\":{},\"dnsmasq_pid\":{},\"supervisor_pid\":{},\"rules_present\":{},\"taps\":[{}],\"leases\":[{}]}}",
+                "{{\"name\":{},\"up\":{},\"mode\":{mode},\"address\":{address},\"definition_error\":{err},\"bridge\":{},\"dnsmasq_pid\":{},\"supervisor_pid\":{},\"rules_present\":{},\"stale_rules\":{},\"taps\":[{}],\"leases\":[{}]}}",
                 q(&n.name),
                 n.up,
                 n.bridge,
                 n.dnsmasq_pid.map(|p| p.to_string()).unwrap_or("null".into()),
                 n.supervisor_pid.map(|p| p.to_string()).unwrap_or("null".into()),
                 n.rules.map(|r| r.to_string()).unwrap_or("null".into()),
+                n.stale.map(|r| r.to_string()).unwrap_or("null".into()),
                 taps.join(","),
                 leases.join(",")
             )

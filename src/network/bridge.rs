@@ -253,7 +253,6 @@ fn is_link_local(ip: Ipv6Addr) -> bool {
 
 /// What `ensure` did, for undo.
 pub struct Made {
-    pub index: u32,
     pub created: bool,
 }
 
@@ -288,7 +287,7 @@ pub async fn ensure(h: &Handle, def: &Definition) -> Result<Made> {
             (m.header.index, true)
         }
     };
-    let made = Made { index, created };
+    let made = Made { created };
     if def.ipv6.is_none() {
         // Like libvirt: no SLAAC or RA on a bridge that has no IPv6 of ours.
         set_ipv6_sysctl(&def.name, "accept_ra", "0");

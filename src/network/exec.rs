@@ -62,13 +62,8 @@ pub fn command(program: &str, new_session: bool) -> Command {
     cmd
 }
 
-/// Run a tool to completion, feeding `input` on stdin; its stdout on success,
-/// its first line of stderr in the error otherwise.
-pub fn run(name: &str, args: &[&str], input: Option<&str>) -> Result<String> {
-    run_program(&tool(name)?, args, input)
-}
-
-/// `run` for a program given by absolute path.
+/// Run a tool (absolute path) to completion, feeding `input` on stdin; its
+/// stdout on success, its first line of stderr in the error otherwise.
 pub fn run_program(path: &str, args: &[&str], input: Option<&str>) -> Result<String> {
     debug_assert!(path.starts_with('/'));
     let mut cmd = command(path, false);

@@ -251,11 +251,10 @@ pub fn apply_firewall(def: &Definition) -> Result<()> {
     Ok(())
 }
 
-/// Are all of `def`'s rules in place? (for `status`)
-pub fn firewall_present(def: &Definition) -> Result<bool> {
-    let fw = firewall::iptables::Iptables::default();
-    let current = read_firewall(&fw)?;
-    Ok(fw.present(def, &current))
+/// The firewall as it is now, read once (for `status`, which asks the
+/// driver about every network against the same state).
+pub fn firewall_state() -> Result<<firewall::iptables::Iptables as Firewall>::State> {
+    read_firewall(&firewall::iptables::Iptables)
 }
 
 pub fn remove_firewall(name: &str) -> Result<()> {
