@@ -24,7 +24,7 @@ for i in \$(seq 300); do
   [ "\$(ip -o link show master vnet0 2>/dev/null | wc -l)" -ge 20 ] && break; sleep 0.1
 done
 ports=\$(ip -o link show master vnet0 | wc -l)
-sup=\$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' /run/vnet-helper/vnet0/supervisor)
+sup=\$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' /run/vnet-helper/networks/vnet0/supervisor)
 tck=\$(getconf CLK_TCK)
 cpu() { awk '{print \$14 + \$15}' /proc/\$sup/stat; }
 ctx() { awk '/^voluntary_ctxt_switches/ {print \$2}' /proc/\$sup/status; }
@@ -33,7 +33,7 @@ sleep $secs
 c1=\$(cpu); v1=\$(ctx); t1=\$EPOCHREALTIME
 rss=\$(awk '/^VmRSS/ {print \$2}' /proc/\$sup/status)
 hwm=\$(awk '/^VmHWM/ {print \$2}' /proc/\$sup/status)
-dns=\$(pgrep -f 'conf-file=/run/vnet-helper/vnet0/' | head -1)
+dns=\$(pgrep -f 'conf-file=/run/vnet-helper/networks/vnet0/' | head -1)
 drss=\$(awk '/^VmRSS/ {print \$2}' /proc/\$dns/status)
 awk -v c="\$((c1 - c0))" -v t0="\$t0" -v t1="\$t1" -v tck="\$tck" -v v="\$((v1 - v0))" \
     -v rss="\$rss" -v hwm="\$hwm" -v drss="\$drss" -v ports="\$ports" 'BEGIN {

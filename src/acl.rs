@@ -51,7 +51,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Result;
 
 /// The ACL file the helper reads (fixed at compile time, as in qemu).
-pub const DEFAULT_ACL_FILE: &str = "/etc/qemu/bridge.conf";
+pub const DEFAULT_ACL_FILE: &str = crate::paths::ACL_FILE;
 
 /// Interface names (with their NUL) fit in IFNAMSIZ bytes.
 pub const IFNAMSIZ: usize = 16;

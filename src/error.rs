@@ -26,6 +26,11 @@ impl Error {
         Error::new(format!("{what}: {}", self.msg))
     }
 
+    /// This error followed by a second one that came of it: "first; second".
+    pub fn and(self, then: impl fmt::Display) -> Error {
+        Error::new(format!("{}; {then}", self.msg))
+    }
+
     pub fn message(&self) -> &str {
         &self.msg
     }
@@ -51,5 +56,18 @@ pub trait OrFail<T> {
 impl<T, E: fmt::Display> OrFail<T> for std::result::Result<T, E> {
     fn or_fail<D: fmt::Display>(self, what: impl FnOnce() -> D) -> Result<T> {
         self.map_err(|e| Error::new(format!("{}: {e}", what())))
+    }
+}
+
+/// The outcome of several independent steps (a teardown, an undo) as one:
+/// Ok if every step succeeded, else every failure, in order, in one line.
+pub fn all(results: impl IntoIterator<Item = Result<()>>) -> Result<()> {
+    let failures: Vec<String> = results
+        .into_iter()
+        .filter_map(|r| r.err().map(|e| e.msg))
+        .collect();
+    match failures.is_empty() {
+        true => Ok(()),
+        false => Err(Error::new(failures.join("; "))),
     }
 }

@@ -23,6 +23,7 @@ mod audit;
 mod commands;
 mod fdpass;
 mod network;
+mod paths;
 mod privileges;
 mod sys;
 mod tap;
@@ -114,7 +115,7 @@ fn attach_steps(req: &AttachRequest, caller: &Caller) -> Result<String> {
 
     // A defined network may need a bring-up as root after the ACL says yes;
     // a plain bridge never needs more than CAP_NET_ADMIN, so drop to that now.
-    let tap = if network::definition_path(&req.bridge).is_some() {
+    let tap = if network::definitions::path(&req.bridge).is_some() {
         privileges::act_as_caller(caller)?;
         acl::check(&req.bridge)?;
         privileges::become_root()?;

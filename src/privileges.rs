@@ -123,11 +123,36 @@ pub fn become_root() -> Result<()> {
     Ok(())
 }
 
+/// Resource limits every child gets instead of the caller's (a caller with
+/// `ulimit -n 12` must not cripple a shared dnsmasq): the usual Linux
+/// defaults of a fresh login.
+pub const DEFAULT_LIMITS: &[sys::Limit] = &[
+    (libc::RLIMIT_CPU, libc::RLIM_INFINITY, libc::RLIM_INFINITY),
+    (libc::RLIMIT_FSIZE, libc::RLIM_INFINITY, libc::RLIM_INFINITY),
+    (libc::RLIMIT_DATA, libc::RLIM_INFINITY, libc::RLIM_INFINITY),
+    (libc::RLIMIT_STACK, 8 << 20, libc::RLIM_INFINITY),
+    (libc::RLIMIT_CORE, 0, libc::RLIM_INFINITY),
+    (libc::RLIMIT_NOFILE, 1024, 524288),
+    (libc::RLIMIT_AS, libc::RLIM_INFINITY, libc::RLIM_INFINITY),
+    (libc::RLIMIT_NPROC, libc::RLIM_INFINITY, libc::RLIM_INFINITY),
+    (libc::RLIMIT_MEMLOCK, 8 << 20, 8 << 20),
+    (libc::RLIMIT_LOCKS, libc::RLIM_INFINITY, libc::RLIM_INFINITY),
+    (libc::RLIMIT_SIGPENDING, 63535, 63535),
+    (libc::RLIMIT_MSGQUEUE, 819200, 819200),
+    (libc::RLIMIT_NICE, 0, 0),
+    (libc::RLIMIT_RTPRIO, 0, 0),
+    (
+        libc::RLIMIT_RTTIME,
+        libc::RLIM_INFINITY,
+        libc::RLIM_INFINITY,
+    ),
+];
+
 /// Before a bring-up (which runs tools and starts shared daemons): our own
 /// resource limits back to the defaults, so a caller's `ulimit -n 12` cannot
 /// break it. Not needed for a warm attach, which starts nothing.
 pub fn reset_own_limits() {
-    sys::reset_limits(crate::network::exec::DEFAULT_LIMITS);
+    sys::reset_limits(DEFAULT_LIMITS);
 }
 
 /// Root's uid, but only the capabilities the tap step (and the final drop

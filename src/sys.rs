@@ -234,6 +234,16 @@ pub fn pidfd_open(pid: u32) -> io::Result<std::os::fd::OwnedFd> {
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+/// A pidfd for `pid`, registered with the current tokio runtime so the
+/// supervisor can await the process's exit. Must be called inside a runtime.
+pub fn async_pidfd(pid: u32) -> io::Result<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>> {
+    let fd = pidfd_open(pid)?;
+    // SAFETY: an OwnedFd is an open descriptor that stays open, and its
+    // as_raw_fd() returns the same number, for as long as the AsyncFd owns it
+    // (tokio's requirement for register).
+    unsafe { tokio::io::unix::AsyncFd::register(fd) }.map_err(|e| e.into_parts().1)
+}
+
 /// A socket for the classic interface ioctls (SIOCGIFMTU, SIOCBRADDIF...),
 /// which is what qemu-bridge-helper uses: cheaper than building and parsing
 /// rtnetlink messages on the attach path.

@@ -197,7 +197,7 @@ pids_with_arg() {
     [ "${args#* }" = "$want" ] && echo "${p#/proc/}"
   done | sort -n | tr '\n' ' ' | sed 's/ $//'
 }
-dnsmasq_of() { pids_with_arg "--conf-file=/run/vnet-helper/$1/dnsmasq.conf"; }
+dnsmasq_of() { pids_with_arg "--conf-file=/run/vnet-helper/networks/$1/dnsmasq.conf"; }
 supervisor_of() { pids_with_arg supervise "$1"; }
 all_dnsmasq() {
   local p
@@ -245,7 +245,7 @@ e2e_dump() {
     ps -eo pid,ppid,user,stat,args 2>&1 || true
     fw_dump 2>&1 || true
     echo "--- files"; find /run/vnet-helper /var/lib/vnet-helper 2>&1 || true
-    for f in /var/lib/vnet-helper/"$1"/* /run/vnet-helper/"$1"/*; do
+    for f in /var/lib/vnet-helper/networks/"$1"/* /run/vnet-helper/networks/"$1"/*; do
       [ -f "$f" ] && { echo "-- $f"; head -c 3000 "$f"; echo; }
     done 2>/dev/null || true
     echo "--- peers"; cat "$E2E_UP_PEERS" "$E2E_HOST_PEERS" 2>&1 || true

@@ -697,7 +697,7 @@ EOF
 call_helper "$VH" badbr | sed 's/^/BAD_/'
 echo "BAD_UPLINK0_MASTER=$(master_of uplink0)"
 bridge_exists badbr && echo BAD_BRIDGE=present || echo BAD_BRIDGE=absent
-[ -e /run/vnet-helper/badbr ] && echo BAD_RUNDIR=present || echo BAD_RUNDIR=absent
+[ -e /run/vnet-helper/networks/badbr ] && echo BAD_RUNDIR=present || echo BAD_RUNDIR=absent
 echo "BAD_DEFAULT_ROUTE=$(ip route show default | head -1 | sed "s/ *$//")"
 echo "BAD_UPLINK0_ADDR=$(ip -4 -o addr show dev uplink0 | awk '{ print $4 }')"
 "#;
@@ -1205,7 +1205,7 @@ cmp -s "$WORK/check.out" "$WORK/check.root" && echo CHECK_SAME_AS_ROOT=yes || ec
 for n in badhost badfwd dupfwd rangefwd mcmac; do
   call_helper "$VH" "$n" | sed "s/^/CALL_${n}_/"
   bridge_exists "$n" && echo "LEFT_${n}=bridge" || true
-  [ -e "/run/vnet-helper/$n" ] && echo "LEFT_${n}=rundir" || true
+  [ -e "/run/vnet-helper/networks/$n" ] && echo "LEFT_${n}=rundir" || true
   [ "$(vnet_lines "$n")" = 0 ] || echo "LEFT_${n}=rules"
 done
 echo "TAPS=$(ip -o link show type tun | wc -l)"

@@ -308,7 +308,7 @@ bridge_exists() { [ -d "/sys/class/net/$1/bridge" ]; }
 master_of() { basename "$(readlink "/sys/class/net/$1/master" 2>/dev/null)" 2>/dev/null || true; }
 
 # our_dnsmasqs: pids of dnsmasq processes started by vnet-helper (their argv
-# has --conf-file=/run/vnet-helper/...)
+# has --conf-file=/run/vnet-helper/networks/...)
 our_dnsmasqs() {
   local p
   for p in /proc/[0-9]*; do

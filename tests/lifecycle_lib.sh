@@ -80,7 +80,7 @@ nft_same() { [ "$(nft_save)" = "$(cat "$1")" ]; }
 
 # pids (one per line, sorted) of live dnsmasq processes for network NAME
 dnsmasq_pids() {
-  pgrep -x -f "/usr/sbin/dnsmasq --conf-file=/run/vnet-helper/$1/dnsmasq.conf" | sort -n || true
+  pgrep -x -f "/usr/sbin/dnsmasq --conf-file=/run/vnet-helper/networks/$1/dnsmasq.conf" | sort -n || true
 }
 # pids of live supervisors of network NAME
 supervisor_pids() {
@@ -91,17 +91,17 @@ count_lines() { if [ -z "$1" ]; then echo 0; else printf '%s\n' "$1" | wc -l; fi
 # supervisor_lock_held NAME: someone holds the supervisor's flock (without
 # ever creating the file)
 supervisor_lock_held() {
-  local f=/run/vnet-helper/lock/$1.supervisor
+  local f=/run/vnet-helper/lock/supervisors/$1.lock
   [ -e "$f" ] || return 1
   ! ( flock -n 9 ) 9<"$f"
 }
 
 # pid in dnsmasq's pid file, if that process is our dnsmasq
 pidfile_dnsmasq() {
-  local f=/run/vnet-helper/$1/dnsmasq.pid p
+  local f=/run/vnet-helper/networks/$1/dnsmasq.pid p
   p=$(cat "$f" 2>/dev/null) || return 1
   [ -n "$p" ] && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null \
-    | grep -qx "/usr/sbin/dnsmasq --conf-file=/run/vnet-helper/$1/dnsmasq.conf " || return 1
+    | grep -qx "/usr/sbin/dnsmasq --conf-file=/run/vnet-helper/networks/$1/dnsmasq.conf " || return 1
   echo "$p"
 }
 
@@ -135,7 +135,7 @@ net_gone() {
   [ -n "$(dnsmasq_pids "$n")" ] && left="$left dnsmasq"
   [ -n "$(supervisor_pids "$n")" ] && left="$left supervisor"
   supervisor_lock_held "$n" && left="$left supervisor-lock"
-  [ -e "/run/vnet-helper/$n" ] && left="$left rundir"
+  [ -e "/run/vnet-helper/networks/$n" ] && left="$left rundir"
   any_rules "$n" && left="$left rules"
   [ -z "$left" ] && return 0
   [ "${VERBOSE_GONE:-}" ] && echo "LEFT=$left"
@@ -152,7 +152,7 @@ net_whole() {
   [ "$(count_lines "$(dnsmasq_pids "$n")")" = 1 ] || why="$why dnsmasq-count"
   [ "$(count_lines "$(supervisor_pids "$n")")" = 1 ] || why="$why supervisor-count"
   supervisor_lock_held "$n" || why="$why no-supervisor-lock"
-  [ -e "/run/vnet-helper/$n/up" ] || why="$why no-up-marker"
+  [ -e "/run/vnet-helper/networks/$n/up" ] || why="$why no-up-marker"
   rules_complete "$n" || why="$why rules"
   [ -z "$why" ] && return 0
   [ "${VERBOSE_WHOLE:-}" ] && echo "NOT_WHOLE=$why"

@@ -94,8 +94,8 @@ pids_cmdline_has() {
 }
 
 # dnsmasq_pids NAME: dnsmasq processes of network NAME (cmdline has
-# --conf-file=/run/vnet-helper/NAME/...).
-dnsmasq_pids() { pids_cmdline_has "--conf-file=/run/vnet-helper/$1/" | sort -n | tr '\n' ' ' | sed 's/ $//'; }
+# --conf-file=/run/vnet-helper/networks/NAME/...).
+dnsmasq_pids() { pids_cmdline_has "--conf-file=/run/vnet-helper/networks/$1/" | sort -n | tr '\n' ' ' | sed 's/ $//'; }
 
 # all_dnsmasq_pids: every dnsmasq in the sandbox, whatever its config.
 all_dnsmasq_pids() {
@@ -198,9 +198,9 @@ net_state() {
   echo "${p}NVNET_LINES=$(iptables-save | grep -c 'VNET' || true)"
   echo "${p}DUPS=$(fw_dups)"
   echo "${p}FOREIGN_KEPT=$(foreign_kept)"
-  if [ -d "/run/vnet-helper/$n" ]; then echo "${p}RUNDIR=present"; else echo "${p}RUNDIR=absent"; fi
-  if [ -d "/var/lib/vnet-helper/$n" ]; then echo "${p}LIBDIR=present"; else echo "${p}LIBDIR=absent"; fi
-  if [ -e "/run/vnet-helper/$n/up" ]; then echo "${p}UP_MARKER=present"; else echo "${p}UP_MARKER=absent"; fi
+  if [ -d "/run/vnet-helper/networks/$n" ]; then echo "${p}RUNDIR=present"; else echo "${p}RUNDIR=absent"; fi
+  if [ -d "/var/lib/vnet-helper/networks/$n" ]; then echo "${p}LIBDIR=present"; else echo "${p}LIBDIR=absent"; fi
+  if [ -e "/run/vnet-helper/networks/$n/up" ]; then echo "${p}UP_MARKER=present"; else echo "${p}UP_MARKER=absent"; fi
 }
 
 # nothing NAME PREFIX: what is left of NAME after a refusal or a teardown, to
@@ -239,8 +239,8 @@ dump_state() {
     ip -4 addr 2>&1 || true
     ps -eo pid,ppid,user,sid,stat,args 2>&1 || true
     iptables-save 2>&1 || true
-    ls -la /run/vnet-helper "/run/vnet-helper/$1" /var/lib/vnet-helper 2>&1 || true
-    for f in /run/vnet-helper/"$1"/*; do [ -f "$f" ] && { echo "-- $f"; head -c 2000 "$f"; }; done 2>/dev/null || true
+    ls -la /run/vnet-helper "/run/vnet-helper/networks/$1" /var/lib/vnet-helper 2>&1 || true
+    for f in /run/vnet-helper/networks/"$1"/*; do [ -f "$f" ] && { echo "-- $f"; head -c 2000 "$f"; }; done 2>/dev/null || true
     echo "===== end of state ====="
   } >&2
 }

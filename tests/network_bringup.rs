@@ -215,7 +215,11 @@ dump_state vnet0
     expect(&r, "A_DNSMASQ_USER", "dnsmasq");
     let du = val(&r, "DNSMASQ_UID");
     expect(&r, "A_DNSMASQ_UIDS", &format!("{du} {du} {du} {du}"));
-    expect_contains(&r, "A_DNSMASQ_ARGS", "--conf-file=/run/vnet-helper/vnet0/");
+    expect_contains(
+        &r,
+        "A_DNSMASQ_ARGS",
+        "--conf-file=/run/vnet-helper/networks/vnet0/",
+    );
     expect(&r, "A_DNSMASQ_ENV_BYTES", "0");
     expect(&r, "A_SUP_UIDS", "0 0 0 0");
     expect(&r, "A_SUP_ENV_BYTES", "0");
@@ -384,8 +388,8 @@ for i in $(seq 1 "$MAX_ITERATIONS"); do
   [ "$k" = yes ] && killed=$((killed + 1))
   # what the killed bring-up left (racy: its children may still be running)
   left="bridge=$(ip link show vnet0 >/dev/null 2>&1 && echo y || echo n)"
-  left+=",pending=$([ -e /run/vnet-helper/vnet0/pending ] && echo y || echo n)"
-  left+=",up=$([ -e /run/vnet-helper/vnet0/up ] && echo y || echo n)"
+  left+=",pending=$([ -e /run/vnet-helper/networks/vnet0/pending ] && echo y || echo n)"
+  left+=",up=$([ -e /run/vnet-helper/networks/vnet0/up ] && echo y || echo n)"
   left+=",rules=$(iptables-save | grep -c '^-A.*VNET' || true)"
   left+=",dnsmasq=$(count $(all_dnsmasq_pids)),sup=$(count $(supervisor_pids vnet0))"
   leftovers[$left]=1
@@ -869,7 +873,7 @@ ip link add vnet0 type bridge
 ip link set vnet0 up
 call_helper --hold-cmd 'net_state vnet0 HELD_; echo "HELD_TAP_MASTER=$(master_of "$TAP")"' "$VH" vnet0 | sed 's/^/BR_/'
 nothing other0 OTHER_
-echo "BR_RUN_VNET0=$([ -e /run/vnet-helper/vnet0 ] && echo present || echo absent)"
+echo "BR_RUN_VNET0=$([ -e /run/vnet-helper/networks/vnet0 ] && echo present || echo absent)"
 dump_state vnet0
 "#;
     let Some(r) = run("no_definition", script) else {

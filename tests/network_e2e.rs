@@ -277,7 +277,7 @@ e2e_state vnet0 DOWN
 if fw_rules | cmp -s - "$WORK/fw-before"; then echo "FW_AFTER_TEARDOWN=same"; else
   echo "FW_AFTER_TEARDOWN=differs"; fw_rules | diff "$WORK/fw-before" - >&2 || true
 fi
-L=/var/lib/vnet-helper/vnet0/dnsmasq.leases
+L=/var/lib/vnet-helper/networks/vnet0/dnsmasq.leases
 if [ -f "$L" ]; then echo "LEASEFILE=present"; else echo "LEASEFILE=absent"; fi
 echo "LEASEFILE_ENTRY=$(awk -v m=$MAC 'tolower($2) == m { print $2, $3, $4 }' "$L" 2>/dev/null)"
 

@@ -123,8 +123,8 @@ if wait_for 7 gone_and_clean; then echo "GONE_AFTER=$(since "$t0")"; else
 fi
 fw_same "$WORK/fw.base" && echo FW_SAME=yes || { echo FW_SAME=no; diff "$WORK/fw.base" <(fw_save) || true; }
 nft_same "$WORK/nft.base" && echo NFT_SAME=yes || { echo NFT_SAME=no; diff "$WORK/nft.base" <(nft_save) || true; }
-echo "LEASE_DIR=$([ -d /var/lib/vnet-helper/vn0 ] && echo kept || echo gone)"
-echo "LEASE_FILE=$([ -f /var/lib/vnet-helper/vn0/dnsmasq.leases ] && echo kept || echo gone)"
+echo "LEASE_DIR=$([ -d /var/lib/vnet-helper/networks/vn0 ] && echo kept || echo gone)"
+echo "LEASE_FILE=$([ -f /var/lib/vnet-helper/networks/vn0/dnsmasq.leases ] && echo kept || echo gone)"
 echo "IP_FORWARD=$(cat /proc/sys/net/ipv4/ip_forward)"
 echo "TAPS_LEFT=$(ip -o link show type tun | wc -l)"
 
@@ -176,7 +176,7 @@ define_net vn0 10.200.0.1/24 2s
 attach_bg vn0 "$WORK/a.out"
 VERBOSE_WHOLE=1 net_whole vn0 || die "network not whole"
 sup=$(supervisor_pids vn0)
-conf=$(cat /run/vnet-helper/vn0/dnsmasq.conf)
+conf=$(cat /run/vnet-helper/networks/vn0/dnsmasq.conf)
 old=$(pidfile_dnsmasq vn0)
 cmd_before=$(tr '\0' ' ' < /proc/$old/cmdline)
 new_dnsmasq() { local p; p=$(pidfile_dnsmasq vn0) && [ "$p" != "$old" ]; }
@@ -188,7 +188,7 @@ for round in 1 2 3; do
   new=$(pidfile_dnsmasq vn0 || true)
   echo "NEW_PID_$round=$([ -n "$new" ] && [ "$new" != "$old" ] && echo yes || echo no)"
   echo "SAME_CMDLINE_$round=$([ -n "$new" ] && [ "$(tr '\0' ' ' < /proc/$new/cmdline)" = "$cmd_before" ] && echo yes || echo no)"
-  echo "SAME_CONF_$round=$([ "$(cat /run/vnet-helper/vn0/dnsmasq.conf)" = "$conf" ] && echo yes || echo no)"
+  echo "SAME_CONF_$round=$([ "$(cat /run/vnet-helper/networks/vn0/dnsmasq.conf)" = "$conf" ] && echo yes || echo no)"
   echo "USER_$round=$(ps -o user= -p "${new:-1}" | tr -d ' ')"
   echo "COUNT_$round=$(count_lines "$(dnsmasq_pids vn0)")"
   old=$new
@@ -256,7 +256,7 @@ sups=$(supervisor_pids vn0)
 echo "SUPERVISORS=$(count_lines "$sups")"
 echo "NEW_SUPERVISOR=$([ -n "$sups" ] && [ "$sups" != "$sup1" ] && echo yes || echo no)"
 echo "LOCK_HELD=$(supervisor_lock_held vn0 && echo yes || echo no)"
-echo "STATUS_FILE_PID=$(grep -q "pid=$sups\b" /run/vnet-helper/vn0/supervisor && echo matches || cat /run/vnet-helper/vn0/supervisor)"
+echo "STATUS_FILE_PID=$(grep -q "pid=$sups\b" /run/vnet-helper/networks/vn0/supervisor && echo matches || cat /run/vnet-helper/networks/vn0/supervisor)"
 echo "SAME_DNSMASQ=$([ "$(pidfile_dnsmasq vn0 || true)" = "$dns1" ] && echo yes || echo no)"
 echo "DNSMASQS=$(count_lines "$(dnsmasq_pids vn0)")"
 echo "BRIDGES=$(ip -o link show type bridge | wc -l)"
@@ -322,7 +322,7 @@ why=""
 bridge_exists vn0 || why="$why no-bridge"
 pidfile_dnsmasq vn0 >/dev/null || why="$why no-dnsmasq"
 supervisor_lock_held vn0 || why="$why no-supervisor"
-[ -e /run/vnet-helper/vn0/up ] || why="$why no-up-marker"
+[ -e /run/vnet-helper/networks/vn0/up ] || why="$why no-up-marker"
 rules_complete vn0 || why="$why rules"
 echo "WHY=$why"
 echo "DNS=$(pidfile_dnsmasq vn0 || true)"
@@ -443,7 +443,7 @@ ip netns exec g1 timeout 30 busybox udhcpc -i vg1 -n -q -t 15 -T 1 -x hostname:g
 cat "$WORK/dhcp.out"
 ip=$(sed -n 's/^BOUND_IP=//p' "$WORK/dhcp.out")
 # dnsmasq writes its lease file on the lease: wait for it (bounded)
-has_lease() { grep -q "52:54:00:aa:00:01" /var/lib/vnet-helper/vn0/dnsmasq.leases 2>/dev/null; }
+has_lease() { grep -q "52:54:00:aa:00:01" /var/lib/vnet-helper/networks/vn0/dnsmasq.leases 2>/dev/null; }
 wait_for 5 has_lease || true
 dns=$(pidfile_dnsmasq vn0 || true)
 echo "TAP=$TAPNAME"
@@ -544,7 +544,7 @@ snap() {
   echo "bridge=$(bridge_exists vn0 && echo yes || echo no)"
   echo "dnsmasq=$(pidfile_dnsmasq vn0 || true)"
   echo "supervisor=$(supervisor_pids vn0 | tr '\n' ,)"
-  echo "run=$(ls /run/vnet-helper/vn0 2>/dev/null | tr '\n' ,)"
+  echo "run=$(ls /run/vnet-helper/networks/vn0 2>/dev/null | tr '\n' ,)"
   fw_save
 }
 # rc_of LABEL CMD...: print LABEL_RC and LABEL_ERR (stderr+stdout, one line)
@@ -581,7 +581,7 @@ if net_gone vn0; then echo "FORCE_GONE=0"; elif wait_for 3 net_gone vn0; then ec
   echo FORCE_GONE=no; VERBOSE_GONE=1 net_gone vn0 || true; fi
 fw_same "$WORK/fw.base" && echo FORCE_FW_SAME=yes || { echo FORCE_FW_SAME=no; diff "$WORK/fw.base" <(fw_save) || true; }
 nft_same "$WORK/nft.base" && echo FORCE_NFT_SAME=yes || { echo FORCE_NFT_SAME=no; diff "$WORK/nft.base" <(nft_save) || true; }
-echo "FORCE_LEASES_KEPT=$([ -f /var/lib/vnet-helper/vn0/dnsmasq.leases ] && echo yes || echo no)"
+echo "FORCE_LEASES_KEPT=$([ -f /var/lib/vnet-helper/networks/vn0/dnsmasq.leases ] && echo yes || echo no)"
 release "$HOLDER"
 
 # up again, then damage the rules in several ways; `up` restores them exactly

@@ -5,7 +5,8 @@
 
 use crate::acl::{self, Severity};
 use crate::error::Result;
-use crate::network::{definition, DEFINITIONS_DIR};
+use crate::network::{definition, definitions};
+use crate::paths;
 use crate::privileges::{self, Caller};
 
 pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
@@ -15,7 +16,7 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
     privileges::drop_all(caller)?;
     let mut problems = 0;
 
-    acl::validate(&acl::SystemFiles, acl::DEFAULT_ACL_FILE, &mut |p| {
+    acl::validate(&acl::SystemFiles, paths::ACL_FILE, &mut |p| {
         // An include this user may not read is how per-user files work.
         if p.denied && !matches!(p.severity, Severity::Fatal) {
             say!(
@@ -29,8 +30,8 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
     });
 
     let mut subnets: Vec<(String, definition::Ipv4Net)> = Vec::new();
-    for name in crate::network::lifecycle::defined_networks() {
-        let path = std::path::Path::new(DEFINITIONS_DIR).join(format!("{name}.toml"));
+    for name in definitions::names() {
+        let path = paths::definition(&name);
         if let Err(e) = crate::args::check_bridge_name(&name) {
             problems += 1;
             say!(

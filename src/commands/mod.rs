@@ -59,7 +59,7 @@ pub fn run(name: &str, args: &[String], caller: &Caller) -> Result<i32> {
         "supervise" => {
             privileges::require_real_root(caller, "supervise")?;
             let name = one_name(args, "Usage: vnet-helper supervise NAME   (internal)")?;
-            crate::network::supervisor::run(&name)
+            crate::network::supervisor::watch::run(&name)
         }
         _ => Err(fail!("unknown command `{name}'")),
     }

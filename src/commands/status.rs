@@ -9,8 +9,9 @@ use crate::error::Result;
 use crate::network::definition::Definition;
 use crate::network::firewall::iptables::Iptables;
 use crate::network::firewall::Firewall;
-use crate::network::state::{self, Paths};
-use crate::network::{bridge, lifecycle, supervisor};
+use crate::network::supervisor::process as supervisor;
+use crate::network::{bridge, definitions, dnsmasq, firewall, steps};
+use crate::paths;
 use crate::privileges::{self, Caller};
 
 #[derive(Debug, Default)]
@@ -63,7 +64,7 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
     }
     let names = match &only {
         Some(n) => vec![n.clone()],
-        None => lifecycle::defined_networks(),
+        None => definitions::names(),
     };
     let mut nets: Vec<Net> = names.iter().map(|n| gather(n, root)).collect();
     let forward_policy = if root { fill_rules(&mut nets) } else { None };
@@ -79,7 +80,7 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
         }
     }
     if let Some(n) = only {
-        if lifecycle::definition_path(&n).is_none() && !nets[0].bridge {
+        if definitions::path(&n).is_none() && !nets[0].bridge {
             say!("vnet-helper: no network or bridge named `{n}'");
             return Ok(1);
         }
@@ -88,13 +89,13 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
 }
 
 fn gather(name: &str, root: bool) -> Net {
-    let paths = Paths::new(name);
+    let paths = paths::Network::new(name);
     let mut net = Net {
         name: name.to_string(),
-        definition: lifecycle::load_definition(name).map_err(|e| e.to_string()),
-        up: lifecycle::is_up(&paths),
-        dnsmasq_pid: state::running_dnsmasq(&paths),
-        supervisor_pid: supervisor::alive(name)
+        definition: definitions::load(name).map_err(|e| e.to_string()),
+        up: steps::is_up(&paths),
+        dnsmasq_pid: dnsmasq::running(&paths),
+        supervisor_pid: supervisor::alive(&paths)
             .then(|| supervisor::pid(&paths))
             .flatten(),
         leases: read_leases(&paths),
@@ -124,7 +125,7 @@ fn gather(name: &str, root: bool) -> Net {
 }
 
 /// dnsmasq's lease file: "EXPIRY MAC IP HOSTNAME CLIENTID" per line.
-fn read_leases(paths: &Paths) -> Vec<Lease> {
+fn read_leases(paths: &paths::Network) -> Vec<Lease> {
     let text = std::fs::read_to_string(paths.leases()).unwrap_or_default();
     text.lines()
         .filter_map(|l| {
@@ -177,7 +178,7 @@ fn tap_owners(tap: &str) -> Vec<(u32, u32)> {
 /// host's FORWARD policy.
 fn fill_rules(nets: &mut [Net]) -> Option<String> {
     let fw = Iptables;
-    let state = lifecycle::firewall_state().ok()?;
+    let state = firewall::current().ok()?;
     for n in nets.iter_mut() {
         if n.up {
             if let Ok(def) = &n.definition {

@@ -3,22 +3,22 @@
 //! as attaches, so they never race with a QEMU starting.
 
 use crate::error::Result;
-use crate::network::state::Paths;
-use crate::network::{bridge, lifecycle, lock};
+use crate::network::{bridge, definitions, lock, steps};
+use crate::paths;
 use crate::privileges::{self, Caller};
 
 pub fn up(args: &[String], caller: &Caller) -> Result<i32> {
     privileges::require_real_root(caller, "up")?;
     let name = super::one_name(args, super::HELP_UP)?;
-    let def = lifecycle::load_definition(&name)?;
+    let def = definitions::load(&name)?;
     lock::prepare_dirs()?;
-    let _lock = lock::network(&name)?;
-    let paths = Paths::new(&name);
-    if lifecycle::is_up(&paths) {
-        lifecycle::refresh(&def, &paths)?;
+    let net = paths::Network::new(&name);
+    let _lock = lock::network(&net)?;
+    if steps::is_up(&net) {
+        steps::refresh(&def, &net)?;
         show!("{name}: already up; firewall rules re-asserted, dnsmasq hosts reloaded\n");
     } else {
-        lifecycle::bring_up(&def, &paths)?;
+        steps::bring_up(&def, &net)?;
         crate::audit::network(caller.uid.as_raw(), &name, "brought up by `vnet-helper up'");
         show!("{name}: up\n");
     }
@@ -30,17 +30,17 @@ pub fn down(args: &[String], caller: &Caller) -> Result<i32> {
     let force = args.iter().any(|a| a == "--force");
     let rest: Vec<String> = args.iter().filter(|a| *a != "--force").cloned().collect();
     let name = super::one_name(&rest, super::HELP_DOWN)?;
-    if lifecycle::definition_path(&name).is_none() {
+    if definitions::path(&name).is_none() {
         return Err(fail!(
-            "no network named `{name}' is defined (/etc/vnet-helper/networks/{name}.toml)"
+            "no network named `{name}' is defined ({})",
+            paths::definition(&name).display()
         ));
     }
     lock::prepare_dirs()?;
-    let _lock = lock::network(&name)?;
+    let net = paths::Network::new(&name);
+    let _lock = lock::network(&net)?;
     // A bridged network's uplink is a port too, but not a guest.
-    let uplink = lifecycle::load_definition(&name)
-        .ok()
-        .and_then(|d| d.uplink);
+    let uplink = definitions::load(&name).ok().and_then(|d| d.uplink);
     let taps: Vec<String> =
         bridge::with_rtnetlink(async |h| match bridge::link(h, &name).await? {
             Some(m) => bridge::ports(h, m.header.index).await,
@@ -56,7 +56,7 @@ pub fn down(args: &[String], caller: &Caller) -> Result<i32> {
             taps.join(", ")
         ));
     }
-    lifecycle::tear_down(&name)?;
+    steps::tear_down(&net)?;
     crate::audit::network(
         caller.uid.as_raw(),
         &name,

@@ -18,6 +18,7 @@ use rtnetlink::{Handle, LinkBridge, LinkUnspec, RouteMessageBuilder};
 
 use crate::error::{OrFail, Result};
 use crate::network::definition::{Definition, Ipv4Net, Ipv6Net, Mode};
+use crate::network::sysctl;
 
 /// Run `f` with an rtnetlink handle on a current-thread runtime.
 pub fn with_rtnetlink<T>(f: impl AsyncFnOnce(&Handle) -> Result<T>) -> Result<T> {
@@ -290,14 +291,14 @@ pub async fn ensure(h: &Handle, def: &Definition) -> Result<Made> {
     let made = Made { created };
     if def.ipv6.is_none() {
         // Like libvirt: no SLAAC or RA on a bridge that has no IPv6 of ours.
-        set_ipv6_sysctl(&def.name, "accept_ra", "0");
-        set_ipv6_sysctl(&def.name, "autoconf", "0");
+        sysctl::set_ipv6(&def.name, "accept_ra", "0");
+        sysctl::set_ipv6(&def.name, "autoconf", "0");
     }
     if let Some(net) = def.ipv4 {
         add_address(h, index, IpAddr::V4(net.address), net.prefix, &def.name).await?;
     }
     if let Some(net6) = def.ipv6 {
-        set_ipv6_sysctl(&def.name, "accept_ra", "0");
+        sysctl::set_ipv6(&def.name, "accept_ra", "0");
         add_address(h, index, IpAddr::V6(net6.address), net6.prefix, &def.name).await?;
     }
     if def.mode == Mode::Bridged {
@@ -343,10 +344,6 @@ async fn add_address(h: &Handle, index: u32, ip: IpAddr, prefix: u8, name: &str)
         .execute()
         .await
         .map_err(|e| fail!("adding {ip}/{prefix} to {name}: {e}"))
-}
-
-fn set_ipv6_sysctl(dev: &str, key: &str, value: &str) {
-    let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{dev}/{key}"), value);
 }
 
 /// Delete the bridge if it exists (its ports are released by the kernel).

@@ -1,5 +1,6 @@
 //! Running the host tools a bring-up needs (iptables-restore, iptables-save,
-//! dnsmasq) the only way a setuid program may: by absolute path from a fixed
+//! dnsmasq, systemctl), and stopping the daemons we started, the only way a
+//! setuid program may: by absolute path from a fixed
 //! list (never the caller's PATH), with an empty environment, as ruid = euid
 //! = 0 (privileges::become_root), stdin/stdout/stderr of our choosing, no
 //! inherited descriptors (everything we hold is close-on-exec), default
@@ -8,9 +9,10 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::error::{OrFail, Result};
-use crate::sys;
+use crate::{privileges, sys};
 
 /// Where Debian, Fedora and Arch put these tools. Searched in this order.
 const DIRS: &[&str] = &["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
@@ -29,36 +31,11 @@ pub fn tool(name: &str) -> Result<String> {
     ))
 }
 
-/// Resource limits every child gets instead of the caller's (a caller with
-/// `ulimit -n 12` must not cripple a shared dnsmasq): the usual Linux
-/// defaults of a fresh login.
-pub const DEFAULT_LIMITS: &[sys::Limit] = &[
-    (libc::RLIMIT_CPU, libc::RLIM_INFINITY, libc::RLIM_INFINITY),
-    (libc::RLIMIT_FSIZE, libc::RLIM_INFINITY, libc::RLIM_INFINITY),
-    (libc::RLIMIT_DATA, libc::RLIM_INFINITY, libc::RLIM_INFINITY),
-    (libc::RLIMIT_STACK, 8 << 20, libc::RLIM_INFINITY),
-    (libc::RLIMIT_CORE, 0, libc::RLIM_INFINITY),
-    (libc::RLIMIT_NOFILE, 1024, 524288),
-    (libc::RLIMIT_AS, libc::RLIM_INFINITY, libc::RLIM_INFINITY),
-    (libc::RLIMIT_NPROC, libc::RLIM_INFINITY, libc::RLIM_INFINITY),
-    (libc::RLIMIT_MEMLOCK, 8 << 20, 8 << 20),
-    (libc::RLIMIT_LOCKS, libc::RLIM_INFINITY, libc::RLIM_INFINITY),
-    (libc::RLIMIT_SIGPENDING, 63535, 63535),
-    (libc::RLIMIT_MSGQUEUE, 819200, 819200),
-    (libc::RLIMIT_NICE, 0, 0),
-    (libc::RLIMIT_RTPRIO, 0, 0),
-    (
-        libc::RLIMIT_RTTIME,
-        libc::RLIM_INFINITY,
-        libc::RLIM_INFINITY,
-    ),
-];
-
 /// A Command for `program` with a clean slate (see the module comment).
 pub fn command(program: &str, new_session: bool) -> Command {
     let mut cmd = Command::new(program);
     cmd.env_clear().current_dir("/").stdin(Stdio::null());
-    sys::clean_child(&mut cmd, DEFAULT_LIMITS, new_session);
+    sys::clean_child(&mut cmd, privileges::DEFAULT_LIMITS, new_session);
     cmd
 }
 
@@ -89,4 +66,40 @@ pub fn run_program(path: &str, args: &[&str], input: Option<&str>) -> Result<Str
         return Err(fail!("{path} failed ({}): {first}", out.status));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Stop process `pid` if `is_ours(pid)` says it is still the process we mean
+/// (checked before every signal, so a pid that was reused meanwhile is never
+/// signalled): SIGTERM, up to `grace` for it to go, then SIGKILL and up to 3 s
+/// more. Returns whether it is gone.
+pub fn stop_verified(pid: u32, is_ours: impl Fn(u32) -> bool, grace: Duration) -> bool {
+    use nix::sys::signal::{kill, Signal};
+    let target = nix::unistd::Pid::from_raw(pid as i32);
+    for (signal, wait) in [
+        (Signal::SIGTERM, grace),
+        (Signal::SIGKILL, Duration::from_secs(3)),
+    ] {
+        if !is_ours(pid) {
+            return true;
+        }
+        let _ = kill(target, signal);
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if !is_ours(pid) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    !is_ours(pid)
+}
+
+/// Does /proc/PID/cmdline, split at NULs, satisfy `test`? (False for a
+/// process that is gone, or a zombie, whose command line is empty.)
+pub fn cmdline_matches(pid: u32, test: impl Fn(&[&[u8]]) -> bool) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    !cmdline.is_empty() && test(&args)
 }

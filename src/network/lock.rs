@@ -1,26 +1,23 @@
-//! Runtime directories and locks of managed networks.
+//! Runtime directories and locks of managed networks (where they are:
+//! `crate::paths`).
 //!
 //! /run/vnet-helper is root-owned 0755 (state that `status` shows to users);
 //! its `lock/` subdirectory is root-owned 0700 and holds one flock(2) file per
-//! network (bring-up, attach and teardown of a network are serialized on it)
-//! plus `firewall.lock` (any change to the shared firewall chains). Every
-//! directory is checked after creation (a directory, owned by root, not
-//! writable by others) and lock files are opened O_NOFOLLOW. A lock is
-//! released when its descriptor closes, including when the holder is killed:
-//! no stale locks.
+//! network (bring-up, attach and teardown of a network are serialized on it),
+//! one per supervisor (its proof of life) and `firewall.lock` (any change to
+//! the shared firewall state). Every directory is checked after creation (a
+//! directory, owned by root, not writable by others) and lock files are
+//! opened O_NOFOLLOW. A lock is released when its descriptor closes,
+//! including when the holder is killed: no stale locks.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-use nix::fcntl::{flock, FlockArg};
-use std::os::fd::AsRawFd;
+use nix::fcntl::{Flock, FlockArg};
 
 use crate::error::{OrFail, Result};
-
-pub const RUN_DIR: &str = "/run/vnet-helper";
-pub const LOCK_DIR: &str = "/run/vnet-helper/lock";
-pub const LIB_DIR: &str = "/var/lib/vnet-helper";
+use crate::paths;
 
 /// Create (if needed) and verify a root-owned directory.
 pub fn secure_dir(path: &str, mode: u32) -> Result<()> {
@@ -49,15 +46,16 @@ pub fn secure_dir(path: &str, mode: u32) -> Result<()> {
 
 /// The runtime directories every managed-network operation needs.
 pub fn prepare_dirs() -> Result<()> {
-    secure_dir(RUN_DIR, 0o755)?;
-    secure_dir(LOCK_DIR, 0o700)?;
-    secure_dir(LIB_DIR, 0o755)
+    for (dir, mode) in paths::SHARED_DIRS {
+        secure_dir(dir, *mode)?;
+    }
+    Ok(())
 }
 
 /// An exclusive flock, held until dropped.
 #[derive(Debug)]
 pub struct Lock {
-    _file: File,
+    _held: Flock<File>,
 }
 
 fn open_lock(path: &Path) -> Result<File> {
@@ -73,27 +71,27 @@ fn open_lock(path: &Path) -> Result<File> {
 
 fn acquire(path: &Path) -> Result<Lock> {
     let file = open_lock(path)?;
-    flock(file.as_raw_fd(), FlockArg::LockExclusive)
-        .or_fail(|| format!("locking {}", path.display()))?;
-    Ok(Lock { _file: file })
+    let held = Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, e)| fail!("locking {}: {e}", path.display()))?;
+    Ok(Lock { _held: held })
 }
 
 /// Try to take an exclusive lock without waiting; None if someone holds it.
 pub fn try_acquire(path: &Path) -> Result<Option<Lock>> {
     let file = open_lock(path)?;
-    match flock(file.as_raw_fd(), FlockArg::LockExclusiveNonblock) {
-        Ok(()) => Ok(Some(Lock { _file: file })),
-        Err(nix::errno::Errno::EWOULDBLOCK) => Ok(None),
-        Err(e) => Err(fail!("locking {}: {e}", path.display())),
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(held) => Ok(Some(Lock { _held: held })),
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+        Err((_, e)) => Err(fail!("locking {}: {e}", path.display())),
     }
 }
 
 /// The per-network lock: bring-up, tap attach and teardown take it.
-pub fn network(name: &str) -> Result<Lock> {
-    acquire(&Path::new(LOCK_DIR).join(format!("{name}.lock")))
+pub fn network(net: &paths::Network) -> Result<Lock> {
+    acquire(&net.lock())
 }
 
 /// The lock for read-modify-write of the firewall (shared chains).
 pub fn firewall() -> Result<Lock> {
-    acquire(&Path::new(LOCK_DIR).join("firewall.lock"))
+    acquire(Path::new(paths::FIREWALL_LOCK))
 }

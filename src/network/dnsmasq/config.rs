@@ -1,4 +1,4 @@
-//! dnsmasq's configuration for a managed network (text only; the caller
+//! dnsmasq's configuration for a managed network: text only (`process`
 //! writes the files and starts dnsmasq with `--conf-file=OURFILE`, which
 //! replaces /etc/dnsmasq.conf).
 //!
@@ -14,13 +14,13 @@
 //! the text; `debug_assert`s and a test check that.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::network::definition::{Definition, Mode};
 
 /// Where dnsmasq keeps its files, and whom it runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Paths {
+pub struct Files {
     pub pid_file: PathBuf,
     pub lease_file: PathBuf,
     /// Static hosts for DHCP (`dhcp-hostsfile`, reread on SIGHUP).
@@ -57,7 +57,7 @@ fn lease(def: &Definition) -> String {
 }
 
 /// The configuration file for `def` (which must not be bridged).
-pub fn config(def: &Definition, paths: &Paths) -> String {
+pub fn config(def: &Definition, files: &Files) -> String {
     debug_assert!(def.mode != Mode::Bridged, "no dnsmasq for bridged networks");
     let mut out = String::new();
     let _ = writeln!(
@@ -65,120 +65,90 @@ pub fn config(def: &Definition, paths: &Paths) -> String {
         "# dnsmasq configuration for vnet-helper network {}: generated, do not edit",
         def.name
     );
-    let br = def.name.as_str();
     opt(&mut out, "strict-order", None);
     opt(&mut out, "except-interface", Some("lo"));
     opt(&mut out, "bind-dynamic", None);
-    opt(&mut out, "interface", Some(br));
+    opt(&mut out, "interface", Some(&def.name));
     opt(&mut out, "no-hosts", None);
-    opt(
-        &mut out,
-        "pid-file",
-        Some(&paths.pid_file.display().to_string()),
-    );
-    opt(&mut out, "user", Some(&paths.user));
-    if let Some(g) = &paths.group {
+    opt(&mut out, "pid-file", Some(&show(&files.pid_file)));
+    opt(&mut out, "user", Some(&files.user));
+    if let Some(g) = &files.group {
         opt(&mut out, "group", Some(g));
     }
+    dns_options(&mut out, def, files);
+    dhcp4_options(&mut out, def, files);
+    ipv6_options(&mut out, def);
+    out
+}
 
-    // ---- DNS
+fn show(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// DNS: the domain and the static hosts' names, or port=0 when DNS is off.
+fn dns_options(out: &mut String, def: &Definition, files: &Files) {
     if def.dns {
         if let Some(d) = &def.domain {
-            opt(&mut out, "domain", Some(d));
-            opt(&mut out, "local", Some(&format!("/{d}/")));
-            opt(&mut out, "expand-hosts", None);
+            opt(out, "domain", Some(d));
+            opt(out, "local", Some(&format!("/{d}/")));
+            opt(out, "expand-hosts", None);
         }
-        opt(
-            &mut out,
-            "addn-hosts",
-            Some(&paths.addn_hosts_file.display().to_string()),
-        );
+        opt(out, "addn-hosts", Some(&show(&files.addn_hosts_file)));
     } else {
-        opt(&mut out, "port", Some("0"));
+        opt(out, "port", Some("0"));
         if let Some(d) = &def.domain {
             // Still handed to guests (DHCP option 15) for their search list.
-            opt(&mut out, "domain", Some(d));
+            opt(out, "domain", Some(d));
         }
     }
+}
 
-    // ---- DHCPv4
-    let gw = def.gateway();
-    if let (Some((a, b)), Some(net), Some(gw)) = (def.dhcp, def.ipv4, gw) {
-        opt(
-            &mut out,
-            "dhcp-range",
-            Some(&format!("{a},{b},{},{}", net.mask(), lease(def))),
-        );
-        opt(&mut out, "dhcp-no-override", None);
-        opt(&mut out, "dhcp-authoritative", None);
-        // Static hosts outside the range need lease slots too.
-        let outside = def
-            .hosts
-            .iter()
-            .filter(|h| !(u32::from(a)..=u32::from(b)).contains(&u32::from(h.ip)))
-            .count() as u32;
-        opt(
-            &mut out,
-            "dhcp-lease-max",
-            Some(&(def.lease_max() + outside).to_string()),
-        );
-        opt(
-            &mut out,
-            "dhcp-hostsfile",
-            Some(&paths.hosts_file.display().to_string()),
-        );
-        opt(
-            &mut out,
-            "dhcp-leasefile",
-            Some(&paths.lease_file.display().to_string()),
-        );
-        if def.mode == Mode::Isolated {
-            // No default route: nothing goes out of an isolated network.
-            opt(&mut out, "dhcp-option", Some("option:router"));
-        } else {
-            opt(
-                &mut out,
-                "dhcp-option",
-                Some(&format!("option:router,{gw}")),
-            );
-        }
-        if def.dns {
-            opt(
-                &mut out,
-                "dhcp-option",
-                Some(&format!("option:dns-server,{gw}")),
-            );
-        }
-        if let Some(mtu) = def.mtu {
-            opt(&mut out, "dhcp-option", Some(&format!("option:mtu,{mtu}")));
-        }
+/// DHCPv4: the range, lease slots, static hosts, router, DNS server, MTU.
+fn dhcp4_options(out: &mut String, def: &Definition, files: &Files) {
+    let (Some((a, b)), Some(net), Some(gw)) = (def.dhcp, def.ipv4, def.gateway()) else {
+        return;
+    };
+    let range = format!("{a},{b},{},{}", net.mask(), lease(def));
+    opt(out, "dhcp-range", Some(&range));
+    opt(out, "dhcp-no-override", None);
+    opt(out, "dhcp-authoritative", None);
+    // Static hosts outside the range need lease slots too.
+    let outside = def
+        .hosts
+        .iter()
+        .filter(|h| !(u32::from(a)..=u32::from(b)).contains(&u32::from(h.ip)))
+        .count() as u32;
+    let lease_max = (def.lease_max() + outside).to_string();
+    opt(out, "dhcp-lease-max", Some(&lease_max));
+    opt(out, "dhcp-hostsfile", Some(&show(&files.hosts_file)));
+    opt(out, "dhcp-leasefile", Some(&show(&files.lease_file)));
+    if def.mode == Mode::Isolated {
+        // No default route: nothing goes out of an isolated network.
+        opt(out, "dhcp-option", Some("option:router"));
+    } else {
+        opt(out, "dhcp-option", Some(&format!("option:router,{gw}")));
     }
+    if def.dns {
+        opt(out, "dhcp-option", Some(&format!("option:dns-server,{gw}")));
+    }
+    if let Some(mtu) = def.mtu {
+        opt(out, "dhcp-option", Some(&format!("option:mtu,{mtu}")));
+    }
+}
 
-    // ---- IPv6: router advertisements, DHCPv6 when dhcp is on.
-    if let Some(net6) = def.ipv6 {
-        opt(&mut out, "enable-ra", None);
-        match def.dhcp6_range() {
-            Some((a, b)) => {
-                opt(
-                    &mut out,
-                    "dhcp-range",
-                    Some(&format!("{a},{b},{},{}", net6.prefix, lease(def))),
-                );
-            }
-            None => {
-                opt(
-                    &mut out,
-                    "dhcp-range",
-                    Some(&format!("{},ra-only,{}", net6.network(), net6.prefix)),
-                );
-            }
-        }
-        if def.mode == Mode::Isolated {
-            // Advertise the prefix but not ourselves as a default router.
-            opt(&mut out, "ra-param", Some(&format!("{br},0,0")));
-        }
+/// IPv6: router advertisements, DHCPv6 when dhcp is on.
+fn ipv6_options(out: &mut String, def: &Definition) {
+    let Some(net6) = def.ipv6 else { return };
+    opt(out, "enable-ra", None);
+    let range = match def.dhcp6_range() {
+        Some((a, b)) => format!("{a},{b},{},{}", net6.prefix, lease(def)),
+        None => format!("{},ra-only,{}", net6.network(), net6.prefix),
+    };
+    opt(out, "dhcp-range", Some(&range));
+    if def.mode == Mode::Isolated {
+        // Advertise the prefix but not ourselves as a default router.
+        opt(out, "ra-param", Some(&format!("{},0,0", def.name)));
     }
-    out
 }
 
 /// The `dhcp-hostsfile`: one `MAC,IP[,NAME]` line per static host.
@@ -222,23 +192,20 @@ mod tests {
         parse(text, "test.toml", "vnet0").unwrap()
     }
 
-    /// The layout the lead's lifecycle uses: /run/vnet-helper/NAME/... and
-    /// /var/lib/vnet-helper/NAME/dnsmasq.leases.
-    fn standard(name: &str, user: &str, group: Option<&str>) -> Paths {
-        let run = PathBuf::from("/run/vnet-helper").join(name);
-        Paths {
-            pid_file: run.join("dnsmasq.pid"),
-            lease_file: PathBuf::from("/var/lib/vnet-helper")
-                .join(name)
-                .join("dnsmasq.leases"),
-            hosts_file: run.join("dhcp-hosts"),
-            addn_hosts_file: run.join("addn-hosts"),
+    /// The layout of `crate::paths`.
+    fn standard(name: &str, user: &str, group: Option<&str>) -> Files {
+        let net = crate::paths::Network::new(name);
+        Files {
+            pid_file: net.dnsmasq_pid(),
+            lease_file: net.leases(),
+            hosts_file: net.dhcp_hosts(),
+            addn_hosts_file: net.addn_hosts(),
             user: user.to_string(),
             group: group.map(str::to_string),
         }
     }
 
-    fn paths() -> Paths {
+    fn paths() -> Files {
         standard("vnet0", "nobody", Some("nogroup"))
     }
 
@@ -271,19 +238,19 @@ except-interface=lo
 bind-dynamic
 interface=vnet0
 no-hosts
-pid-file=/run/vnet-helper/vnet0/dnsmasq.pid
+pid-file=/run/vnet-helper/networks/vnet0/dnsmasq.pid
 user=nobody
 group=nogroup
 domain=vm
 local=/vm/
 expand-hosts
-addn-hosts=/run/vnet-helper/vnet0/addn-hosts
+addn-hosts=/run/vnet-helper/networks/vnet0/addn-hosts
 dhcp-range=10.200.0.100,10.200.0.199,255.255.255.0,3600
 dhcp-no-override
 dhcp-authoritative
 dhcp-lease-max=101
-dhcp-hostsfile=/run/vnet-helper/vnet0/dhcp-hosts
-dhcp-leasefile=/var/lib/vnet-helper/vnet0/dnsmasq.leases
+dhcp-hostsfile=/run/vnet-helper/networks/vnet0/dhcp-hosts
+dhcp-leasefile=/var/lib/vnet-helper/networks/vnet0/dnsmasq.leases
 dhcp-option=option:router,10.200.0.1
 dhcp-option=option:dns-server,10.200.0.1
 dhcp-option=option:mtu,1400
@@ -310,15 +277,15 @@ except-interface=lo
 bind-dynamic
 interface=vnet0
 no-hosts
-pid-file=/run/vnet-helper/vnet0/dnsmasq.pid
+pid-file=/run/vnet-helper/networks/vnet0/dnsmasq.pid
 user=dnsmasq
-addn-hosts=/run/vnet-helper/vnet0/addn-hosts
+addn-hosts=/run/vnet-helper/networks/vnet0/addn-hosts
 dhcp-range=192.168.50.2,192.168.50.254,255.255.255.0,infinite
 dhcp-no-override
 dhcp-authoritative
 dhcp-lease-max=253
-dhcp-hostsfile=/run/vnet-helper/vnet0/dhcp-hosts
-dhcp-leasefile=/var/lib/vnet-helper/vnet0/dnsmasq.leases
+dhcp-hostsfile=/run/vnet-helper/networks/vnet0/dhcp-hosts
+dhcp-leasefile=/var/lib/vnet-helper/networks/vnet0/dnsmasq.leases
 dhcp-option=option:router,192.168.50.1
 dhcp-option=option:dns-server,192.168.50.1
 "

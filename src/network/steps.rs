@@ -1,0 +1,137 @@
+//! The steps that make and unmake a managed network, in order: `bring_up`
+//! (bridge, forwarding, firewall, supervisor with dnsmasq; every step undone
+//! if a later one fails), `tear_down`, and `refresh` (an admin's `up` on a
+//! network that is up). Each resource is its own module's business; this file
+//! only sequences them.
+//!
+//! Everything here runs as full root (privileges::become_root) with the
+//! network's lock held, so bring-up, attach and teardown of one network never
+//! interleave. A bring-up killed at any point leaves a `pending` marker and
+//! no `up` marker; the next call redoes the bring-up over what is left
+//! (adopting the bridge, replacing half-applied rules, restarting dnsmasq),
+//! which every step is written to allow.
+
+use std::fs;
+
+use crate::error::{self, OrFail, Result};
+use crate::network::definition::{Definition, Mode};
+use crate::network::supervisor::process as supervisor;
+use crate::network::{bridge, dnsmasq, firewall, lock, sysctl};
+use crate::paths;
+
+/// Up = the bring-up finished (`up` marker) and the supervisor is alive.
+/// (The bridge itself is checked by the attach right after.)
+pub fn is_up(net: &paths::Network) -> bool {
+    net.up_marker().exists() && supervisor::alive(net)
+}
+
+/// What a bring-up has done so far, so a failure can undo exactly that.
+#[derive(Default)]
+struct Done {
+    bridge: bool,
+    firewall: bool,
+    supervisor: bool,
+    ip_forward_was: Option<String>,
+}
+
+pub fn bring_up(def: &Definition, net: &paths::Network) -> Result<()> {
+    lock::secure_dir(&net.run.to_string_lossy(), 0o755)?;
+    // Leftovers of a bring-up that was killed: its dnsmasq must not keep the
+    // ports; the bridge and the rules are adopted or replaced below.
+    let resumed = net.pending_marker().exists() || net.up_marker().exists();
+    let _ = fs::remove_file(net.up_marker());
+    supervisor::stop(net);
+    dnsmasq::stop(net);
+    fs::write(net.pending_marker(), b"").or_fail(|| net.pending_marker().display().to_string())?;
+
+    let mut done = Done::default();
+    if let Err(e) = bring_up_steps(def, net, &mut done) {
+        return Err(match undo(def, net, done, resumed) {
+            Ok(()) => e,
+            Err(undo_failed) => e.and(format!("undoing it: {undo_failed}")),
+        });
+    }
+    let _ = fs::remove_file(net.pending_marker());
+    Ok(())
+}
+
+fn bring_up_steps(def: &Definition, net: &paths::Network, done: &mut Done) -> Result<()> {
+    // 1. Bridge (after refusing a colliding subnet: nothing made yet).
+    bridge::with_rtnetlink(async |h| {
+        bridge::check_collisions(h, def).await?;
+        let made = bridge::ensure(h, def).await;
+        done.bridge = match &made {
+            Ok(m) => m.created,
+            Err(_) => bridge::link(h, &def.name).await.ok().flatten().is_some(),
+        };
+        made.map(|_| ())
+    })?;
+    // 2. Forwarding (the previous value is restored if this bring-up fails).
+    if matches!(def.mode, Mode::Nat | Mode::Routed) {
+        done.ip_forward_was = sysctl::read(sysctl::IPV4_FORWARD);
+        sysctl::write(sysctl::IPV4_FORWARD, "1")?;
+        if def.ipv6.is_some() {
+            sysctl::write(sysctl::IPV6_FORWARD, "1")?;
+        }
+    }
+    // 3. Firewall.
+    done.firewall = true;
+    firewall::apply(def)?;
+    // 4. The supervisor, which starts dnsmasq and reports whether it runs.
+    done.supervisor = true;
+    supervisor::start(net)?;
+    // 5. Up.
+    fs::write(net.up_marker(), b"").or_fail(|| net.up_marker().display().to_string())
+}
+
+/// Undo a failed bring-up in reverse order (a leftover bridge or rules of a
+/// killed bring-up are ours too); every failure is reported.
+fn undo(def: &Definition, net: &paths::Network, done: Done, resumed: bool) -> Result<()> {
+    if done.supervisor {
+        supervisor::stop(net);
+    }
+    dnsmasq::stop(net);
+    let mut results = Vec::new();
+    if done.firewall || resumed {
+        results.push(firewall::remove(&def.name));
+    }
+    if done.bridge || resumed {
+        results.push(bridge::with_rtnetlink(async |h| {
+            bridge::delete(h, &def.name).await
+        }));
+    }
+    if let Some(was) = done.ip_forward_was.filter(|v| v.trim() != "1") {
+        results.push(sysctl::write(sysctl::IPV4_FORWARD, &was));
+    }
+    remove_runtime_files(net);
+    error::all(results)
+}
+
+/// Take the network down: dnsmasq, rules, bridge, runtime files. The lease
+/// file stays. The caller holds the network's lock. Every step is tried;
+/// every failure is reported.
+pub fn tear_down(net: &paths::Network) -> Result<()> {
+    let _ = fs::remove_file(net.up_marker());
+    if supervisor::pid(net) != Some(std::process::id()) {
+        supervisor::stop(net);
+    }
+    dnsmasq::stop(net);
+    let fw = firewall::remove(&net.name);
+    let br = bridge::with_rtnetlink(async |h| bridge::delete(h, &net.name).await);
+    remove_runtime_files(net);
+    error::all([fw, br])
+}
+
+/// For `vnet-helper up` on a network that is up: put the bridge's settings and
+/// the firewall rules back (someone deleted the address, a firewall reload
+/// flushed the rules) and have dnsmasq re-read the static hosts without
+/// dropping guests.
+pub fn refresh(def: &Definition, net: &paths::Network) -> Result<()> {
+    bridge::with_rtnetlink(async |h| bridge::ensure(h, def).await.map(|_| ()))?;
+    firewall::apply(def)?;
+    dnsmasq::reload_hosts(def, net)
+}
+
+fn remove_runtime_files(net: &paths::Network) {
+    let _ = fs::remove_dir_all(&net.run);
+}

@@ -1,0 +1,286 @@
+//! The supervisor itself, `vnet-helper supervise NAME` (real uid 0 only):
+//! it holds its lock for its whole life (see `process`), keeps dnsmasq
+//! running (watching it with a pidfd, restarting it with backoff), watches the
+//! bridge's ports through rtnetlink link notifications (no polling), and when
+//! the bridge has had no ports for `idle-timeout` it takes the network's lock,
+//! re-checks the ports under it and tears the network down. SIGTERM (e.g.
+//! `systemctl stop`) makes it exit and leave the network up: the next call
+//! adopts it.
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use futures_util::{FutureExt, StreamExt};
+use netlink_sys::AsyncSocket;
+use tokio::io::unix::AsyncFd;
+
+use crate::error::{OrFail, Result};
+use crate::network::definition::{Definition, Mode};
+use crate::network::lock::{self, Lock};
+use crate::network::{bridge, definitions, dnsmasq, steps};
+use crate::paths;
+use crate::sys;
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::link::LinkAttribute;
+use netlink_packet_route::RouteNetlinkMessage;
+
+/// `vnet-helper supervise NAME`: the supervisor's main. Real uid 0 only.
+pub fn run(name: &str) -> Result<i32> {
+    let net = paths::Network::new(name);
+    let Some(me) = take_supervisor_lock(&net)? else {
+        return Ok(0); // another supervisor has it
+    };
+    let report = |text: String| {
+        let _ = fs::write(net.supervisor_status(), text);
+    };
+    let started = definitions::load(name).and_then(|def| {
+        let dnsmasq = match def.needs_dnsmasq() {
+            true => Some(dnsmasq::running(&net).map_or_else(|| dnsmasq::start(&def, &net), Ok)?),
+            false => None,
+        };
+        Ok((def, dnsmasq))
+    });
+    let (def, mut dnsmasq) = match started {
+        Ok(s) => s,
+        Err(e) => {
+            report(format!("failed: {e}\n"));
+            return Err(e);
+        }
+    };
+    report(format!("ready pid={}\n", std::process::id()));
+
+    loop {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .or_fail(|| "starting the supervisor runtime")?;
+        let outcome = rt.block_on(watch(&def, &net, &mut dnsmasq))?;
+        drop(rt);
+        match outcome {
+            Outcome::Exit => return Ok(0),
+            Outcome::Idle => {
+                // Re-check under the network's lock: an attach may have added a
+                // tap since (it holds this lock until its tap is a port).
+                let net_lock: Lock = lock::network(&net)?;
+                let ports = bridge::with_rtnetlink(async |h| count_ports(h, &def).await)?;
+                if ports > 0 {
+                    continue;
+                }
+                let result = steps::tear_down(&net);
+                crate::audit::network(0, name, "torn down after idle timeout");
+                drop(me);
+                drop(net_lock);
+                return result.map(|()| 0);
+            }
+        }
+    }
+}
+
+/// `process::alive()` probes the supervisor lock by taking it for a moment,
+/// so a held lock only means another supervisor if it stays held.
+fn take_supervisor_lock(net: &paths::Network) -> Result<Option<Lock>> {
+    for _ in 0..500 {
+        if let Some(me) = lock::try_acquire(&net.supervisor_lock())? {
+            return Ok(Some(me));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Ok(None)
+}
+
+enum Outcome {
+    /// SIGTERM: exit, leave the network up.
+    Exit,
+    /// No ports for idle-timeout: tear down (after re-checking under the lock).
+    Idle,
+}
+
+/// What the supervisor watches: its bridge and the bridge's guest ports (a
+/// bridged network's uplink is not a guest, or the network would never be
+/// idle).
+struct Watched {
+    bridge: Option<u32>,
+    ports: Vec<u32>,
+}
+
+async fn watched(h: &rtnetlink::Handle, def: &Definition) -> Result<Watched> {
+    let uplink = (def.mode == Mode::Bridged)
+        .then_some(def.uplink.as_deref())
+        .flatten();
+    let Some(m) = bridge::link(h, &def.name).await? else {
+        return Ok(Watched {
+            bridge: None,
+            ports: Vec::new(),
+        });
+    };
+    let ports = bridge::port_links(h, m.header.index)
+        .await?
+        .into_iter()
+        .filter(|(_, name)| Some(name.as_str()) != uplink)
+        .map(|(index, _)| index)
+        .collect();
+    Ok(Watched {
+        bridge: Some(m.header.index),
+        ports,
+    })
+}
+
+async fn count_ports(h: &rtnetlink::Handle, def: &Definition) -> Result<usize> {
+    Ok(watched(h, def).await?.ports.len())
+}
+
+/// Does a link notification concern this network: its bridge, one of its
+/// ports, or a link that names the bridge as master or has its name? Other
+/// networks' taps come and go without waking a recount here.
+fn concerns(msg: &NetlinkMessage<RouteNetlinkMessage>, def: &Definition, w: &Watched) -> bool {
+    let link = match &msg.payload {
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l))
+        | NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) => l,
+        // Anything else (an overrun: notifications were lost): recount.
+        _ => return true,
+    };
+    let index = link.header.index;
+    Some(index) == w.bridge
+        || w.ports.contains(&index)
+        || link.attributes.iter().any(|a| match a {
+            LinkAttribute::Controller(c) => Some(*c) == w.bridge,
+            LinkAttribute::IfName(n) => *n == def.name,
+            _ => false,
+        })
+}
+
+/// How long the supervisor lets a burst of link events settle before it
+/// recounts the bridge's ports (far below any idle-timeout).
+const RECOUNT_DELAY: Duration = Duration::from_millis(50);
+
+/// Wait for a pidfd to become readable (the process exited).
+async fn exited(fd: &Option<AsyncFd<std::os::fd::OwnedFd>>) {
+    match fd {
+        Some(fd) => {
+            let _ = fd.readable().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Keeps dnsmasq running: watches it with a pidfd and restarts it after a
+/// backoff that grows while it keeps dying and resets once it has run for a
+/// while.
+struct Keeper<'a> {
+    def: &'a Definition,
+    net: &'a paths::Network,
+    pid: &'a mut Option<u32>,
+    pidfd: Option<AsyncFd<std::os::fd::OwnedFd>>,
+    restart_at: Option<Instant>,
+    backoff: Duration,
+    started_at: Instant,
+}
+
+impl<'a> Keeper<'a> {
+    fn new(def: &'a Definition, net: &'a paths::Network, pid: &'a mut Option<u32>) -> Self {
+        let pidfd = watch_pid(*pid);
+        Keeper {
+            def,
+            net,
+            pid,
+            pidfd,
+            restart_at: None,
+            backoff: Duration::from_millis(100),
+            started_at: Instant::now(),
+        }
+    }
+
+    fn died(&mut self) {
+        self.pidfd = None;
+        *self.pid = None;
+        if self.started_at.elapsed() > Duration::from_secs(30) {
+            self.backoff = Duration::from_millis(100);
+        }
+        self.retry_later();
+        crate::audit::network_failed(0, &self.def.name, "dnsmasq exited; restarting it");
+    }
+
+    fn retry_later(&mut self) {
+        self.restart_at = Some(Instant::now() + self.backoff);
+        self.backoff = (self.backoff * 2).min(Duration::from_secs(5));
+    }
+
+    fn restart(&mut self) {
+        self.restart_at = None;
+        match dnsmasq::start(self.def, self.net) {
+            Ok(pid) => {
+                *self.pid = Some(pid);
+                self.pidfd = watch_pid(Some(pid));
+                self.started_at = Instant::now();
+            }
+            Err(e) => {
+                crate::audit::network_failed(0, &self.def.name, e.message());
+                self.retry_later();
+            }
+        }
+    }
+}
+
+fn watch_pid(pid: Option<u32>) -> Option<AsyncFd<std::os::fd::OwnedFd>> {
+    pid.and_then(|p| sys::async_pidfd(p).ok())
+}
+
+async fn watch(
+    def: &Definition,
+    net: &paths::Network,
+    dnsmasq_pid: &mut Option<u32>,
+) -> Result<Outcome> {
+    let (mut conn, handle, mut events) =
+        rtnetlink::new_connection().or_fail(|| "opening rtnetlink")?;
+    conn.socket_mut()
+        .socket_mut()
+        .bind(&netlink_sys::SocketAddr::new(0, libc::RTMGRP_LINK as u32))
+        .or_fail(|| "subscribing to link notifications")?;
+    tokio::spawn(conn);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .or_fail(|| "installing the SIGTERM handler")?;
+    let mut keeper = Keeper::new(def, net, dnsmasq_pid);
+    let mut idle_since: Option<Instant> = None;
+
+    loop {
+        let w = watched(&handle, def).await?;
+        idle_since = match (w.ports.len(), idle_since) {
+            (0, None) => Some(Instant::now()),
+            (0, since) => since,
+            _ => None,
+        };
+        let teardown_at = match (idle_since, def.idle_timeout) {
+            (Some(since), Some(t)) => Some(since + t),
+            _ => None,
+        };
+        // Wait for something that concerns this network, then recount.
+        loop {
+            tokio::select! {
+                ev = events.next() => match ev {
+                    Some((msg, _)) if !concerns(&msg, def, &w) => continue,
+                    Some(_) => {
+                        // A tap arrives as a burst of events while its helper
+                        // is still configuring it; a link dump now would
+                        // contend for rtnl with that helper. Recount once,
+                        // after the burst.
+                        tokio::time::sleep(RECOUNT_DELAY).await;
+                        while let Some(Some(_)) = events.next().now_or_never() {}
+                        break;
+                    }
+                    None => return Err(fail!("network `{}': link notifications ended", def.name)),
+                },
+                _ = term.recv() => return Ok(Outcome::Exit),
+                _ = sleep_until(teardown_at) => return Ok(Outcome::Idle),
+                _ = exited(&keeper.pidfd) => keeper.died(),
+                _ = sleep_until(keeper.restart_at) => keeper.restart(),
+            }
+        }
+    }
+}

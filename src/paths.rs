@@ -1,0 +1,161 @@
+//! Every file and directory vnet-helper reads or writes, in one place.
+//!
+//! The layout keeps what belongs to one network apart from what is shared, so
+//! that no valid network name can ever name a shared file (a network called
+//! `lock` or `firewall` is just another directory entry under `networks/`):
+//!
+//! ```text
+//! /etc/qemu/bridge.conf                     the ACL (qemu-bridge-helper's)
+//! /etc/vnet-helper/networks/NAME.toml       network definitions
+//! /run/vnet-helper/                         root 0755
+//!   networks/NAME/                          root 0755, one network's runtime files:
+//!                                           dnsmasq.conf, dhcp-hosts, addn-hosts,
+//!                                           dnsmasq.pid, dnsmasq.err, supervisor
+//!                                           (its status), the markers `pending`
+//!                                           (a bring-up started) and `up` (it finished)
+//!   lock/                                   root 0700
+//!     firewall.lock                         any change to the shared firewall state
+//!     networks/NAME.lock                    bring-up, attach and teardown of NAME
+//!     supervisors/NAME.lock                 held by NAME's supervisor while it lives
+//! /var/lib/vnet-helper/                     root 0755
+//!   networks/NAME/dnsmasq.leases            kept across teardowns and reboots
+//! ```
+//!
+//! Lease files of the earlier layout (/var/lib/vnet-helper/NAME/) are moved
+//! into place by [`Network::adopt_old_leases`].
+
+use std::path::{Path, PathBuf};
+
+/// The ACL file qemu-bridge-helper reads.
+pub const ACL_FILE: &str = "/etc/qemu/bridge.conf";
+/// Where an admin defines networks, one NAME.toml each.
+pub const DEFINITIONS_DIR: &str = "/etc/vnet-helper/networks";
+
+pub const RUN_DIR: &str = "/run/vnet-helper";
+pub const RUN_NETWORKS_DIR: &str = "/run/vnet-helper/networks";
+pub const LOCK_DIR: &str = "/run/vnet-helper/lock";
+pub const NETWORK_LOCKS_DIR: &str = "/run/vnet-helper/lock/networks";
+pub const SUPERVISOR_LOCKS_DIR: &str = "/run/vnet-helper/lock/supervisors";
+pub const FIREWALL_LOCK: &str = "/run/vnet-helper/lock/firewall.lock";
+pub const LIB_DIR: &str = "/var/lib/vnet-helper";
+pub const LIB_NETWORKS_DIR: &str = "/var/lib/vnet-helper/networks";
+
+/// The supervisor's systemd template unit, as install.sh installs it, and the
+/// directory whose existence means systemd is PID 1.
+pub const SUPERVISOR_UNIT: &str = "/etc/systemd/system/vnet-helper@.service";
+pub const SYSTEMD_RUNTIME_DIR: &str = "/run/systemd/system";
+
+/// The shared directories, in creation order, with their modes.
+pub const SHARED_DIRS: &[(&str, u32)] = &[
+    (RUN_DIR, 0o755),
+    (RUN_NETWORKS_DIR, 0o755),
+    (LOCK_DIR, 0o700),
+    (NETWORK_LOCKS_DIR, 0o700),
+    (SUPERVISOR_LOCKS_DIR, 0o700),
+    (LIB_DIR, 0o755),
+    (LIB_NETWORKS_DIR, 0o755),
+];
+
+/// The definition file of network `name` (which may not exist).
+pub fn definition(name: &str) -> PathBuf {
+    Path::new(DEFINITIONS_DIR).join(format!("{name}.toml"))
+}
+
+/// One network's paths. `name` has passed the strict network-name rule: no
+/// '/', not "." or "..".
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub name: String,
+    /// /run/vnet-helper/networks/NAME
+    pub run: PathBuf,
+    /// /var/lib/vnet-helper/networks/NAME
+    pub lib: PathBuf,
+}
+
+impl Network {
+    pub fn new(name: &str) -> Network {
+        Network {
+            name: name.to_string(),
+            run: Path::new(RUN_NETWORKS_DIR).join(name),
+            lib: Path::new(LIB_NETWORKS_DIR).join(name),
+        }
+    }
+    pub fn lock(&self) -> PathBuf {
+        Path::new(NETWORK_LOCKS_DIR).join(format!("{}.lock", self.name))
+    }
+    pub fn supervisor_lock(&self) -> PathBuf {
+        Path::new(SUPERVISOR_LOCKS_DIR).join(format!("{}.lock", self.name))
+    }
+    /// "ready pid=N" or "failed: why", written by the supervisor.
+    pub fn supervisor_status(&self) -> PathBuf {
+        self.run.join("supervisor")
+    }
+    pub fn up_marker(&self) -> PathBuf {
+        self.run.join("up")
+    }
+    pub fn pending_marker(&self) -> PathBuf {
+        self.run.join("pending")
+    }
+    pub fn dnsmasq_conf(&self) -> PathBuf {
+        self.run.join("dnsmasq.conf")
+    }
+    pub fn dnsmasq_pid(&self) -> PathBuf {
+        self.run.join("dnsmasq.pid")
+    }
+    pub fn dnsmasq_err(&self) -> PathBuf {
+        self.run.join("dnsmasq.err")
+    }
+    pub fn dhcp_hosts(&self) -> PathBuf {
+        self.run.join("dhcp-hosts")
+    }
+    pub fn addn_hosts(&self) -> PathBuf {
+        self.run.join("addn-hosts")
+    }
+    pub fn leases(&self) -> PathBuf {
+        self.lib.join("dnsmasq.leases")
+    }
+
+    /// Move a lease file of the earlier layout (/var/lib/vnet-helper/NAME/)
+    /// into place, so guests keep their addresses across an upgrade. Called
+    /// as root once `lib` exists; best effort.
+    pub fn adopt_old_leases(&self) {
+        let old = Path::new(LIB_DIR).join(&self.name).join("dnsmasq.leases");
+        let old_dir_ok = std::fs::symlink_metadata(Path::new(LIB_DIR).join(&self.name))
+            .is_ok_and(|m| m.is_dir());
+        if old_dir_ok && !self.leases().exists() {
+            let _ = std::fs::rename(&old, self.leases());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_network_name_reaches_a_shared_path() {
+        let shared: Vec<PathBuf> = SHARED_DIRS
+            .iter()
+            .map(|(d, _)| PathBuf::from(d))
+            .chain([PathBuf::from(FIREWALL_LOCK)])
+            .collect();
+        for name in [
+            "lock",
+            "firewall",
+            "networks",
+            "supervisors",
+            "vnet0",
+            "a.lock",
+        ] {
+            let n = Network::new(name);
+            for p in [n.run.clone(), n.lib.clone(), n.lock(), n.supervisor_lock()] {
+                assert!(!shared.contains(&p), "{name}: {}", p.display());
+            }
+            assert_ne!(n.lock(), n.supervisor_lock());
+        }
+        assert_ne!(
+            Network::new("a").supervisor_lock(),
+            Network::new("a.supervisor").lock()
+        );
+    }
+}
