@@ -311,10 +311,10 @@ pub fn check(bridge: &str) -> Result<()> {
         Decision::Denied => "a deny rule matches it",
         Decision::NotAllowed => "no allow rule matches it",
     };
-    Err(fail!(
+    Err(crate::error::Error::denied(format!(
         "access denied by acl file `{DEFAULT_ACL_FILE}' for bridge `{}': {why}",
         printable(bridge.as_bytes())
-    ))
+    )))
 }
 
 /// What one line says.

@@ -36,17 +36,16 @@ pub enum Invocation {
     Command(String, Vec<String>),
 }
 
-/// Subcommand names: argv[1] equal to one of these is not the QEMU protocol.
-pub const COMMANDS: &[&str] = &["status", "up", "down", "check", "mac", "help", "supervise"];
-
 /// Classify argv (including argv[0], which may be absent: argc == 0).
-pub fn parse(argv: &[String]) -> Result<Invocation> {
+/// `is_command` says which words of argv[1] name a subcommand (the list is
+/// `commands`'s), which makes the call not the QEMU protocol.
+pub fn parse(argv: &[String], is_command: impl Fn(&str) -> bool) -> Result<Invocation> {
     let args = argv.get(1..).unwrap_or(&[]);
     match args.first().map(String::as_str) {
         None => return Err(fail!("no arguments given")),
         Some("-h") | Some("--help") => return Ok(Invocation::Help),
         Some("-V") | Some("--version") => return Ok(Invocation::Version),
-        Some(c) if COMMANDS.contains(&c) => {
+        Some(c) if is_command(c) => {
             return Ok(Invocation::Command(c.to_string(), args[1..].to_vec()))
         }
         _ => {}
@@ -127,6 +126,11 @@ pub fn printable(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With the real list of subcommands.
+    fn parse(argv: &[String]) -> Result<Invocation> {
+        super::parse(argv, crate::commands::exists)
+    }
 
     fn argv(a: &[&str]) -> Vec<String> {
         std::iter::once("vnet-helper")

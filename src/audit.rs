@@ -51,6 +51,14 @@ pub fn refused(uid: u32, bridge: &str, reason: &str) {
     );
 }
 
+/// An attach that was allowed (or not yet decided) but could not be done.
+pub fn failed(uid: u32, bridge: &str, reason: &str) {
+    send(
+        true,
+        &format!("failed: uid={uid} bridge={bridge} reason={reason}"),
+    );
+}
+
 pub fn network(uid: u32, bridge: &str, event: &str) {
     send(
         false,

@@ -1,14 +1,27 @@
-//! The one error type of vnet-helper: a single human-readable line.
+//! The one error type of vnet-helper: a single human-readable line, and what
+//! kind of outcome it is.
 //!
 //! Every failure the helper can report ends up as one line on stderr (QEMU and
 //! libvirt show it to the user verbatim) and one line in syslog, so an error is
-//! just that line. Build one with `fail!("...")`; add context with `.context()`.
+//! that line. Build one with `fail!("...")` (something failed) or
+//! `Error::denied` (a policy refused the call: the audit trail tells the two
+//! apart); add context with `.context()`; join independent failures with
+//! [`all`].
 
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     msg: String,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A policy said no (the ACL, a root-only command): refused, not broken.
+    Denied,
+    /// Anything else: bad input, or a system call or tool that failed.
+    Failed,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -18,17 +31,38 @@ impl Error {
         // Never let a message span lines: the protocol promises one line.
         let msg: String = msg.into();
         let msg = msg.replace(['\n', '\r'], " ");
-        Error { msg }
+        Error {
+            msg,
+            kind: Kind::Failed,
+        }
+    }
+
+    /// A refusal by policy.
+    pub fn denied(msg: impl Into<String>) -> Error {
+        Error {
+            kind: Kind::Denied,
+            ..Error::new(msg)
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
     }
 
     /// Prefix the message with where it happened, "what: message".
     pub fn context(self, what: impl fmt::Display) -> Error {
-        Error::new(format!("{what}: {}", self.msg))
+        Error {
+            kind: self.kind,
+            ..Error::new(format!("{what}: {}", self.msg))
+        }
     }
 
     /// This error followed by a second one that came of it: "first; second".
     pub fn and(self, then: impl fmt::Display) -> Error {
-        Error::new(format!("{}; {then}", self.msg))
+        Error {
+            kind: self.kind,
+            ..Error::new(format!("{}; {then}", self.msg))
+        }
     }
 
     pub fn message(&self) -> &str {

@@ -12,6 +12,9 @@
 // runtime set-up, which costs a call several syscalls for things done here
 // anyway (see sys::main). Unit tests keep std's harness.
 #![cfg_attr(not(test), no_main)]
+// Output goes through output.rs (say!/show!), which never panics on a closed
+// stdout or stderr.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 #[macro_use]
 mod error;
@@ -25,11 +28,13 @@ mod fdpass;
 mod network;
 mod paths;
 mod privileges;
+// The only module allowed to hold unsafe code; see Cargo.toml [lints].
+#[allow(unsafe_code)]
 mod sys;
 mod tap;
 
 use args::{AttachRequest, Invocation};
-use error::Result;
+use error::{Kind, Result};
 use privileges::Caller;
 
 /// Called by sys::main.
@@ -81,7 +86,7 @@ fn run() -> Result<i32> {
         );
     }
     let caller = privileges::caller()?;
-    match args::parse(&argv) {
+    match args::parse(&argv, commands::exists) {
         Ok(Invocation::Attach(req)) => attach(&req, &caller).map(|()| 0),
         Ok(Invocation::Help) => {
             show!("{}\n", args::USAGE);
@@ -104,7 +109,8 @@ fn attach(req: &AttachRequest, caller: &Caller) -> Result<()> {
     let result = attach_steps(req, caller);
     match &result {
         Ok(tap) => audit::granted(uid, &req.bridge, tap),
-        Err(e) => audit::refused(uid, &req.bridge, e.message()),
+        Err(e) if e.kind() == Kind::Denied => audit::refused(uid, &req.bridge, e.message()),
+        Err(e) => audit::failed(uid, &req.bridge, e.message()),
     }
     result.map(|_| ())
 }

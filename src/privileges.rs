@@ -228,10 +228,10 @@ pub fn drop_for_attach(c: &Caller) -> Result<()> {
 /// root, whatever the setuid bit gives us.
 pub fn require_real_root(c: &Caller, what: &str) -> Result<()> {
     if !c.is_root() {
-        return Err(fail!(
+        return Err(crate::error::Error::denied(format!(
             "`vnet-helper {what}' must be run by root (real uid 0); you are uid {}",
             c.uid
-        ));
+        )));
     }
     Ok(())
 }

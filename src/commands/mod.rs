@@ -36,33 +36,80 @@ Print a locally administered unicast MAC address in QEMU's 52:54:00 prefix:
 random, or derived from SEED (e.g. a VM name) so the same SEED always gives
 the same address. For -device virtio-net-pci,mac=...";
 
+/// One subcommand: its name (argv[1]), its help text, and its function.
+struct Command {
+    name: &'static str,
+    help: &'static str,
+    run: fn(&[String], &Caller) -> Result<i32>,
+}
+
+const HELP_SUPERVISE: &str = "Usage: vnet-helper supervise NAME   (internal)";
+
+/// Every subcommand, the one list of them.
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "status",
+        help: HELP_STATUS,
+        run: status::run,
+    },
+    Command {
+        name: "up",
+        help: HELP_UP,
+        run: updown::up,
+    },
+    Command {
+        name: "down",
+        help: HELP_DOWN,
+        run: updown::down,
+    },
+    Command {
+        name: "check",
+        help: HELP_CHECK,
+        run: check::run,
+    },
+    Command {
+        name: "mac",
+        help: HELP_MAC,
+        run: mac::run,
+    },
+    Command {
+        name: "help",
+        help: crate::args::USAGE,
+        run: help,
+    },
+    // Internal: started by a bring-up (or systemd's vnet-helper@.service).
+    Command {
+        name: "supervise",
+        help: HELP_SUPERVISE,
+        run: supervise,
+    },
+];
+
+/// Is argv[1] a subcommand (rather than the QEMU protocol)?
+pub fn exists(name: &str) -> bool {
+    COMMANDS.iter().any(|c| c.name == name)
+}
+
 pub fn run(name: &str, args: &[String], caller: &Caller) -> Result<i32> {
-    if args.iter().any(|a| a == "-h" || a == "--help") || name == "help" {
-        let text = match name {
-            "status" => HELP_STATUS,
-            "up" => HELP_UP,
-            "down" => HELP_DOWN,
-            "check" => HELP_CHECK,
-            "mac" => HELP_MAC,
-            _ => crate::args::USAGE,
-        };
-        show!("{text}\n");
+    let Some(cmd) = COMMANDS.iter().find(|c| c.name == name) else {
+        return Err(fail!("unknown command `{name}'"));
+    };
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        show!("{}\n", cmd.help);
         return Ok(0);
     }
-    match name {
-        "status" => status::run(args, caller),
-        "up" => updown::up(args, caller),
-        "down" => updown::down(args, caller),
-        "check" => check::run(args, caller),
-        "mac" => mac::run(args, caller),
-        // Internal: started by a bring-up (or systemd's vnet-helper@.service).
-        "supervise" => {
-            privileges::require_real_root(caller, "supervise")?;
-            let name = one_name(args, "Usage: vnet-helper supervise NAME   (internal)")?;
-            crate::network::supervisor::watch::run(&name)
-        }
-        _ => Err(fail!("unknown command `{name}'")),
-    }
+    (cmd.run)(args, caller)
+}
+
+fn help(_args: &[String], _caller: &Caller) -> Result<i32> {
+    show!("{}\n", crate::args::USAGE);
+    Ok(0)
+}
+
+fn supervise(args: &[String], caller: &Caller) -> Result<i32> {
+    privileges::require_real_root(caller, "supervise")?;
+    let name = one_name(args, HELP_SUPERVISE)?;
+    crate::network::supervisor::watch::run(&name)
 }
 
 /// One NAME argument that must be a valid bridge name.
