@@ -25,6 +25,7 @@ mod args;
 mod audit;
 mod commands;
 mod fdpass;
+mod mac;
 mod network;
 mod paths;
 mod privileges;
@@ -36,6 +37,7 @@ mod tap;
 use args::{AttachRequest, Invocation};
 use error::{Kind, Result};
 use privileges::Caller;
+use std::os::unix::net::UnixStream;
 
 /// Called by sys::main.
 pub fn start() -> i32 {
@@ -47,7 +49,10 @@ pub fn start() -> i32 {
         output::err_line(&format!("vnet-helper: internal error: {info}"));
     }));
     ensure_standard_fds();
-    sys::cloexec_from(3);
+    if let Err(e) = sys::cloexec_from(3) {
+        say!("vnet-helper: cannot mark inherited descriptors close-on-exec: {e}");
+        return 1;
+    }
     privileges::harden_process();
 
     let code = match run() {
@@ -87,7 +92,7 @@ fn run() -> Result<i32> {
     }
     let caller = privileges::caller()?;
     match args::parse(&argv, commands::exists) {
-        Ok(Invocation::Attach(req)) => attach(&req, &caller).map(|()| 0),
+        Ok(Invocation::Attach(req)) => Ok(attach(&req, &caller)),
         Ok(Invocation::Help) => {
             show!("{}\n", args::USAGE);
             Ok(0)
@@ -103,21 +108,30 @@ fn run() -> Result<i32> {
     }
 }
 
-/// One attach call, the whole data path. Every outcome is audited.
-fn attach(req: &AttachRequest, caller: &Caller) -> Result<()> {
+/// One attach call, the whole data path; its exit status. Every outcome is
+/// audited. A refusal's line is on stderr before the --fd socket closes:
+/// libvirt reads stderr the moment it sees the socket close.
+fn attach(req: &AttachRequest, caller: &Caller) -> i32 {
     let uid = caller.uid.as_raw();
-    let result = attach_steps(req, caller);
+    let sock = fdpass::socket(req.fd);
+    let result = match &sock {
+        Ok(sock) => attach_steps(req, caller, sock),
+        Err(e) => Err(e.clone()),
+    };
+    if let Err(e) = &result {
+        say!("vnet-helper: {e}");
+    }
+    drop(sock);
     match &result {
         Ok(tap) => audit::granted(uid, &req.bridge, tap),
         Err(e) if e.kind() == Kind::Denied => audit::refused(uid, &req.bridge, e.message()),
         Err(e) => audit::failed(uid, &req.bridge, e.message()),
     }
-    result.map(|_| ())
+    i32::from(result.is_err())
 }
 
-fn attach_steps(req: &AttachRequest, caller: &Caller) -> Result<String> {
+fn attach_steps(req: &AttachRequest, caller: &Caller, sock: &UnixStream) -> Result<String> {
     privileges::check_no_new_privs(caller)?;
-    let sock = fdpass::socket(req.fd)?;
 
     // A defined network may need a bring-up as root after the ACL says yes;
     // a plain bridge never needs more than CAP_NET_ADMIN, so drop to that now.
@@ -125,6 +139,7 @@ fn attach_steps(req: &AttachRequest, caller: &Caller) -> Result<String> {
         privileges::act_as_caller(caller)?;
         acl::check(&req.bridge)?;
         privileges::become_root()?;
+        privileges::detach_from_caller();
         let network_lock = network::ensure(&req.bridge, caller)?;
         privileges::narrow_for_tap()?;
         let tap = tap::create_on_bridge(&req.bridge, req.vnet_hdr)?;
@@ -138,6 +153,6 @@ fn attach_steps(req: &AttachRequest, caller: &Caller) -> Result<String> {
         acl::check(&req.bridge)?;
         tap::create_on_bridge(&req.bridge, req.vnet_hdr)?
     };
-    fdpass::send(&sock, &tap.file)?;
+    fdpass::send(sock, &tap.file)?;
     Ok(tap.name)
 }

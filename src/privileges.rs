@@ -19,6 +19,8 @@
 //!   The umask is reset here, and our own resource limits before a bring-up
 //!   ([`reset_own_limits`]): a caller's `ulimit -n 12` must not break a
 //!   bring-up that other users' guests will share.
+//! * [`detach_from_caller`]: right after [`become_root`], the caller's tty
+//!   signals, scheduling and OOM score stop reaching us.
 //! * [`narrow_for_tap`]: with the network's lock held, the tap step needs only
 //!   CAP_NET_ADMIN, but stays uid 0 (keeping CAP_SETUID/CAP_SETGID for the
 //!   final drop) so that the caller cannot SIGSTOP us while we hold a lock
@@ -147,6 +149,19 @@ pub const DEFAULT_LIMITS: &[sys::Limit] = &[
         libc::RLIM_INFINITY,
     ),
 ];
+
+/// The root part of a managed-network attach is shared with every other user
+/// of the host's networks: from here on nothing the caller did to its own
+/// process may reach it. Its terminal's signals (^Z, ^C, hangup) are ignored
+/// (kill(2) is already refused: all our uids are 0), its scheduling (policy,
+/// nice, I/O class, CPU affinity) and OOM score are put back to a fresh
+/// login's. Children inherit the OOM score; sys::clean_child resets the rest
+/// for them and gives each a session of its own.
+pub fn detach_from_caller() {
+    sys::ignore_tty_signals();
+    sys::reset_scheduling();
+    let _ = std::fs::write("/proc/self/oom_score_adj", "0");
+}
 
 /// Before a bring-up (which runs tools and starts shared daemons): our own
 /// resource limits back to the defaults, so a caller's `ulimit -n 12` cannot

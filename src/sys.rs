@@ -34,8 +34,11 @@ pub fn fd_is_open(fd: RawFd) -> bool {
 }
 
 /// Set FD_CLOEXEC on every descriptor >= `from` (what the caller left open
-/// must never reach a child we start, nor keep a tap alive).
-pub fn cloexec_from(from: RawFd) {
+/// must never reach a child we start, nor keep a tap alive). Without
+/// close_range(2) (kernels before 5.11, or a seccomp filter the caller set up
+/// that refuses it), every descriptor listed in /proc/self/fd is marked; if
+/// neither works, the call fails rather than run with unknown descriptors.
+pub fn cloexec_from(from: RawFd) -> io::Result<()> {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes descriptor
     // flags; on kernels without it, it fails and we fall back below.
     let r = unsafe {
@@ -47,14 +50,66 @@ pub fn cloexec_from(from: RawFd) {
         )
     };
     if r == 0 {
-        return;
+        return Ok(());
     }
-    for fd in from..1024 {
+    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd >= from)
+        .collect();
+    for fd in fds {
         // SAFETY: setting FD_CLOEXEC on a descriptor that may or may not be
-        // open: fails harmlessly with EBADF if it is not.
+        // open (the directory's own one is closed by now): fails harmlessly
+        // with EBADF if it is not.
         unsafe {
             libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
         }
+    }
+    Ok(())
+}
+
+/// Ignore the signals a terminal's driver sends to its foreground process
+/// group whatever their uids (^Z, ^C, ^\, hangup, background reads and
+/// writes): the caller controls that terminal, and a root process holding a
+/// lock that other users wait for must not be stopped or killed through it.
+pub fn ignore_tty_signals() {
+    for sig in [
+        libc::SIGTSTP,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGHUP,
+    ] {
+        // SAFETY: setting a disposition to SIG_IGN touches no memory and
+        // installs no handler.
+        unsafe {
+            libc::signal(sig, libc::SIG_IGN);
+        }
+    }
+}
+
+/// Put this process's scheduling back to a fresh login's: SCHED_OTHER, nice
+/// 0, the default I/O priority, every CPU allowed (a cpuset cgroup still
+/// narrows it). Needs root for a caller's lower settings to be undone.
+/// Allocation-free and async-signal-safe (also used between fork and exec).
+pub fn reset_scheduling() {
+    // SAFETY: each call passes only plain values or pointers to structs on
+    // our stack, of the size given; none retains them.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        libc::sched_setscheduler(0, libc::SCHED_OTHER, &param);
+        libc::setpriority(libc::PRIO_PROCESS, 0, 0);
+        // ioprio_set(IOPRIO_WHO_PROCESS, self, IOPRIO_CLASS_NONE << 13): the
+        // default, derived from the nice value.
+        libc::syscall(
+            libc::SYS_ioprio_set,
+            1 as libc::c_int,
+            0 as libc::c_int,
+            0 as libc::c_int,
+        );
+        let mut all: libc::cpu_set_t = std::mem::zeroed();
+        std::ptr::write_bytes(&mut all, 0xff, 1);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &all);
     }
 }
 
@@ -190,13 +245,15 @@ pub fn reset_limits(limits: &[Limit]) {
 /// Make `cmd`'s child start clean of everything the caller could have set on
 /// us that exec keeps: signal dispositions and the blocked-signal mask (an
 /// ignored or blocked SIGTERM would survive exec), resource limits (`limits`
-/// replaces them), umask, nice value, and, with `new_session`, the session and
-/// controlling terminal.
-pub fn clean_child(cmd: &mut std::process::Command, limits: &'static [Limit], new_session: bool) {
+/// replaces them), umask, scheduling (policy, nice value, I/O priority, CPU
+/// affinity), and the session, process group and controlling terminal (its
+/// own session: the caller's terminal cannot signal it).
+pub fn clean_child(cmd: &mut std::process::Command, limits: &'static [Limit]) {
     use std::os::unix::process::CommandExt;
     // SAFETY: the closure runs in the child between fork and exec and only
     // makes async-signal-safe system calls (signal, sigprocmask, setrlimit,
-    // umask, setpriority, setsid) on stack data; it allocates nothing.
+    // umask, sched_setscheduler, setpriority, ioprio_set, sched_setaffinity,
+    // setsid) on stack data; it allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
             for sig in 1..libc::SIGRTMAX() {
@@ -209,8 +266,8 @@ pub fn clean_child(cmd: &mut std::process::Command, limits: &'static [Limit], ne
             libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
             reset_limits(limits);
             libc::umask(0o022);
-            libc::setpriority(libc::PRIO_PROCESS, 0, 0);
-            if new_session && libc::setsid() < 0 {
+            reset_scheduling();
+            if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
             }
             Ok(())

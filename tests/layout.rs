@@ -69,7 +69,9 @@ fn code_only(text: &str) -> String {
             }
             let close = format!("\"{}", "#".repeat(hashes));
             let start = i + 2 + hashes;
-            let end = text[start..].find(&close).map_or(b.len(), |n| start + n + close.len());
+            let end = text[start..]
+                .find(&close)
+                .map_or(b.len(), |n| start + n + close.len());
             blank(&mut out, start, end - close.len());
             i = end;
         } else if b[i] == b'"' {
@@ -150,8 +152,10 @@ fn is_fn_start(line: &str) -> Option<String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let at = words.iter().position(|w| *w == "fn")?;
     let before_ok = words[..at].iter().all(|w| {
-        matches!(*w, "pub" | "const" | "async" | "unsafe" | "extern" | "\"C\"" | "\"\"")
-            || w.starts_with("pub(")
+        matches!(
+            *w,
+            "pub" | "const" | "async" | "unsafe" | "extern" | "\"C\"" | "\"\""
+        ) || w.starts_with("pub(")
     });
     let name = words.get(at + 1)?;
     before_ok.then(|| name.split(['(', '<']).next().unwrap_or(name).to_string())
@@ -170,7 +174,11 @@ fn unsafe_code_only_in_sys() {
             let unsafe_kw = words.contains(&"unsafe");
             let allow = line.contains("allow(unsafe_code)") || line.contains("allow(unsafe_op");
             if f != Path::new("sys.rs") && unsafe_kw {
-                bad.push(format!("src/{}:{}: unsafe outside sys.rs", f.display(), n + 1));
+                bad.push(format!(
+                    "src/{}:{}: unsafe outside sys.rs",
+                    f.display(),
+                    n + 1
+                ));
             }
             if allow {
                 let next = code.lines().nth(n + 1).unwrap_or("");
@@ -265,7 +273,12 @@ fn referenced_paths(code: &str, module: &[String]) -> Vec<Vec<String>> {
 
 /// Parse `a::b::{c, d::e}` from `i`, pushing full paths; returns the index
 /// after it.
-fn expand(chars: &[char], mut i: usize, mut prefix: Vec<String>, out: &mut Vec<Vec<String>>) -> usize {
+fn expand(
+    chars: &[char],
+    mut i: usize,
+    mut prefix: Vec<String>,
+    out: &mut Vec<Vec<String>>,
+) -> usize {
     loop {
         while i < chars.len() && chars[i].is_whitespace() {
             i += 1;
@@ -323,7 +336,9 @@ fn no_import_cycles() {
             .map(|(_, l)| format!("{l}\n"))
             .collect();
         for p in referenced_paths(&non_test, module) {
-            let Some(target) = file_of(&p, &files) else { continue };
+            let Some(target) = file_of(&p, &files) else {
+                continue;
+            };
             // Using an item of one's own parent module is how Rust modules
             // are built; it is not a cycle between concerns.
             let target_module = module_of(&target);

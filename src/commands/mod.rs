@@ -44,6 +44,7 @@ struct Command {
 }
 
 const HELP_SUPERVISE: &str = "Usage: vnet-helper supervise NAME   (internal)";
+const HELP_GUARD: &str = "Usage: vnet-helper guard NAME   (internal)";
 
 /// Every subcommand, the one list of them.
 const COMMANDS: &[Command] = &[
@@ -83,6 +84,12 @@ const COMMANDS: &[Command] = &[
         help: HELP_SUPERVISE,
         run: supervise,
     },
+    // Internal: started by a bring-up, undoes it if it is killed half-way.
+    Command {
+        name: "guard",
+        help: HELP_GUARD,
+        run: guard,
+    },
 ];
 
 /// Is argv[1] a subcommand (rather than the QEMU protocol)?
@@ -110,6 +117,13 @@ fn supervise(args: &[String], caller: &Caller) -> Result<i32> {
     privileges::require_real_root(caller, "supervise")?;
     let name = one_name(args, HELP_SUPERVISE)?;
     crate::network::supervisor::watch::run(&name)
+}
+
+fn guard(args: &[String], caller: &Caller) -> Result<i32> {
+    privileges::require_real_root(caller, "guard")?;
+    let name = one_name(args, HELP_GUARD)?;
+    let net = crate::paths::Network::new(&name);
+    crate::network::steps::finish_abandoned(&net).map(|()| 0)
 }
 
 /// One NAME argument that must be a valid bridge name.

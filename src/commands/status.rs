@@ -25,6 +25,8 @@ struct Lease {
 #[derive(Debug, Default)]
 struct Tap {
     name: String,
+    /// A process holds it (see bridge::Port::attached).
+    attached: bool,
     /// (pid, uid) of processes holding it (root only).
     owners: Vec<(u32, u32)>,
 }
@@ -107,9 +109,10 @@ fn gather(name: &str, root: bool) -> Net {
     let _ = bridge::with_rtnetlink(async |h| {
         if let Some(m) = bridge::link(h, name).await? {
             net.bridge = bridge::is_bridge(&m);
-            for t in bridge::ports(h, m.header.index).await? {
+            for p in bridge::ports(h, m.header.index).await? {
                 net.taps.push(Tap {
-                    name: t,
+                    name: p.name,
+                    attached: p.attached,
                     owners: Vec::new(),
                 });
             }
@@ -247,12 +250,17 @@ fn to_text(nets: &[Net], root: bool) -> String {
                 .collect();
             let _ = writeln!(
                 s,
-                "    {}{}",
+                "    {}{}{}",
                 t.name,
                 if owners.is_empty() {
                     String::new()
                 } else {
                     format!(" ({})", owners.join(", "))
+                },
+                if t.attached {
+                    ""
+                } else {
+                    " [no process holds it: not counted as a guest]"
                 }
             );
         }
@@ -294,7 +302,12 @@ fn to_json(nets: &[Net]) -> String {
                 .map(|t| {
                     let owners: Vec<String> =
                         t.owners.iter().map(|(p, u)| format!("{{\"pid\":{p},\"uid\":{u}}}")).collect();
-                    format!("{{\"name\":{},\"owners\":[{}]}}", q(&t.name), owners.join(","))
+                    format!(
+                        "{{\"name\":{},\"attached\":{},\"owners\":[{}]}}",
+                        q(&t.name),
+                        t.attached,
+                        owners.join(",")
+                    )
                 })
                 .collect();
             let leases: Vec<String> = n

@@ -39,7 +39,8 @@ pub fn down(args: &[String], caller: &Caller) -> Result<i32> {
     lock::prepare_dirs()?;
     let net = paths::Network::new(&name);
     let _lock = lock::network(&net)?;
-    // A bridged network's uplink is a port too, but not a guest.
+    // A bridged network's uplink is a port too, but not a guest; neither is
+    // a tap that no process holds.
     let uplink = definitions::load(&name).ok().and_then(|d| d.uplink);
     let taps: Vec<String> =
         bridge::with_rtnetlink(async |h| match bridge::link(h, &name).await? {
@@ -47,7 +48,8 @@ pub fn down(args: &[String], caller: &Caller) -> Result<i32> {
             None => Ok(Vec::new()),
         })?
         .into_iter()
-        .filter(|p| Some(p) != uplink.as_ref())
+        .filter(|p| p.attached && Some(&p.name) != uplink.as_ref())
+        .map(|p| p.name)
         .collect();
     if !taps.is_empty() && !force {
         return Err(fail!(

@@ -70,24 +70,37 @@ pub fn is_bridge(m: &LinkMessage) -> bool {
 }
 
 /// Ports (links whose master is `index`), by name.
-pub async fn ports(h: &Handle, index: u32) -> Result<Vec<String>> {
-    Ok(port_links(h, index)
-        .await?
-        .into_iter()
-        .map(|(_, name)| name)
-        .collect())
+/// One port of a bridge.
+#[derive(Debug, Clone)]
+pub struct Port {
+    pub index: u32,
+    pub name: String,
+    /// It has carrier. A tap has carrier while a process holds it; one made
+    /// persistent (TUNSETPERSIST, which whoever holds the fd may do) and left
+    /// by its process has none, and is no guest.
+    pub attached: bool,
 }
 
-/// Ports (links whose master is `index`): (index, name).
-pub async fn port_links(h: &Handle, index: u32) -> Result<Vec<(u32, String)>> {
+/// Ports of bridge `index` (links whose master it is).
+pub async fn ports(h: &Handle, index: u32) -> Result<Vec<Port>> {
     let mut out = Vec::new();
     let mut s = h.link().get().execute();
     while let Some(m) = s.try_next().await.or_fail(|| "listing links")? {
-        if m.attributes
-            .iter()
-            .any(|a| matches!(a, LinkAttribute::Controller(c) if *c == index))
-        {
-            out.push((m.header.index, link_name(&m)));
+        let mut port = false;
+        let mut attached = false;
+        for a in &m.attributes {
+            match a {
+                LinkAttribute::Controller(c) if *c == index => port = true,
+                LinkAttribute::Carrier(c) => attached = *c != 0,
+                _ => {}
+            }
+        }
+        if port {
+            out.push(Port {
+                index: m.header.index,
+                name: link_name(&m),
+                attached,
+            });
         }
     }
     Ok(out)
@@ -257,75 +270,36 @@ pub struct Made {
     pub created: bool,
 }
 
-/// Create (or finish) the bridge: STP off, forward delay 0, MTU, addresses,
-/// in bridged mode the uplink as a port, up.
+/// Create (or finish) the bridge: STP off, forward delay 0, MTU, a fixed
+/// MAC address, IPv6 off unless the network has IPv6, addresses, in bridged
+/// mode the uplink as a port, up.
 pub async fn ensure(h: &Handle, def: &Definition) -> Result<Made> {
-    let (index, created) = match link(h, &def.name).await? {
-        Some(m) if is_bridge(&m) => (m.header.index, false),
-        Some(_) => {
-            return Err(fail!(
-            "an interface named `{}' exists and is not a bridge; network `{}' cannot be brought up",
-            def.name,
-            def.name
-        ))
-        }
-        None => {
-            let mut b = LinkBridge::new(&def.name)
-                .stp_state(BridgeStpState::Disabled)
-                .forward_delay(0)
-                .down();
-            if let Some(mtu) = def.mtu {
-                b = b.mtu(mtu);
-            }
-            h.link()
-                .add(b.build())
-                .execute()
-                .await
-                .map_err(|e| fail!("creating bridge {}: {e}", def.name))?;
-            let m = link(h, &def.name)
-                .await?
-                .ok_or_else(|| fail!("bridge {} vanished", def.name))?;
-            (m.header.index, true)
-        }
-    };
+    let (index, created) = create_or_adopt(h, def).await?;
     let made = Made { created };
-    if def.ipv6.is_none() {
-        // Like libvirt: no SLAAC or RA on a bridge that has no IPv6 of ours.
+    if def.ipv6.is_none() && def.mode != Mode::Bridged {
+        // Like libvirt: no IPv6 at all on a bridge of an IPv4-only network,
+        // so guests have no IPv6 path to the host or through it (the kernel
+        // drops IPv6 that arrives on it, forwarding included).
         sysctl::set_ipv6(&def.name, "accept_ra", "0");
         sysctl::set_ipv6(&def.name, "autoconf", "0");
+        sysctl::set_ipv6(&def.name, "disable_ipv6", "1");
     }
     if let Some(net) = def.ipv4 {
         add_address(h, index, IpAddr::V4(net.address), net.prefix, &def.name).await?;
     }
     if let Some(net6) = def.ipv6 {
+        sysctl::set_ipv6(&def.name, "disable_ipv6", "0");
         sysctl::set_ipv6(&def.name, "accept_ra", "0");
         add_address(h, index, IpAddr::V6(net6.address), net6.prefix, &def.name).await?;
     }
+    // A bridge without an address of its own set takes its lowest port's,
+    // which changes as guests come and go (and a guest may pick it): the
+    // network's own fixed address, or in bridged mode the uplink's.
+    let mut mac = crate::mac::bridge(&def.name).to_vec();
     if def.mode == Mode::Bridged {
-        let uplink = def.uplink.as_deref().unwrap_or_default();
-        let u = link(h, uplink)
-            .await?
-            .ok_or_else(|| fail!("network `{}': uplink `{uplink}' does not exist", def.name))?;
-        if !def.allow_default_route_uplink && carries_default_route(h, u.header.index).await? {
-            return Err(fail!(
-                "network `{}': uplink `{uplink}' carries the host's default route; enslaving it would cut \
-                 the host off (set allow-default-route-uplink = true if that is really meant)",
-                def.name
-            ));
-        }
-        let mut msg = LinkUnspec::new_with_index(u.header.index)
-            .controller(index)
-            .up()
-            .build();
-        msg.attributes
-            .retain(|a| !matches!(a, LinkAttribute::IfName(_)));
-        h.link()
-            .set(msg)
-            .execute()
-            .await
-            .map_err(|e| fail!("adding uplink {uplink} to bridge {}: {e}", def.name))?;
+        mac = enslave_uplink(h, def, index).await?;
     }
-    let mut up = LinkUnspec::new_with_index(index).up();
+    let mut up = LinkUnspec::new_with_index(index).address(mac).up();
     if let Some(mtu) = def.mtu {
         up = up.mtu(mtu);
     }
@@ -335,6 +309,69 @@ pub async fn ensure(h: &Handle, def: &Definition) -> Result<Made> {
         .await
         .map_err(|e| fail!("bringing {} up: {e}", def.name))?;
     Ok(made)
+}
+
+/// The bridge's index, and whether it was created now (rather than left by
+/// a killed bring-up).
+async fn create_or_adopt(h: &Handle, def: &Definition) -> Result<(u32, bool)> {
+    match link(h, &def.name).await? {
+        Some(m) if is_bridge(&m) => return Ok((m.header.index, false)),
+        Some(_) => return Err(fail!(
+            "an interface named `{}' exists and is not a bridge; network `{}' cannot be brought up",
+            def.name,
+            def.name
+        )),
+        None => {}
+    }
+    let mut b = LinkBridge::new(&def.name)
+        .address(crate::mac::bridge(&def.name).to_vec())
+        .stp_state(BridgeStpState::Disabled)
+        .forward_delay(0)
+        .down();
+    if let Some(mtu) = def.mtu {
+        b = b.mtu(mtu);
+    }
+    h.link()
+        .add(b.build())
+        .execute()
+        .await
+        .map_err(|e| fail!("creating bridge {}: {e}", def.name))?;
+    let m = link(h, &def.name)
+        .await?
+        .ok_or_else(|| fail!("bridge {} vanished", def.name))?;
+    Ok((m.header.index, true))
+}
+
+/// Bridged mode: make the uplink a port (unless it carries the default
+/// route and that was not allowed); its MAC address, for the bridge.
+async fn enslave_uplink(h: &Handle, def: &Definition, index: u32) -> Result<Vec<u8>> {
+    let uplink = def.uplink.as_deref().unwrap_or_default();
+    let u = link(h, uplink)
+        .await?
+        .ok_or_else(|| fail!("network `{}': uplink `{uplink}' does not exist", def.name))?;
+    if !def.allow_default_route_uplink && carries_default_route(h, u.header.index).await? {
+        return Err(fail!(
+            "network `{}': uplink `{uplink}' carries the host's default route; enslaving it would cut \
+             the host off (set allow-default-route-uplink = true if that is really meant)",
+            def.name
+        ));
+    }
+    let mut msg = LinkUnspec::new_with_index(u.header.index)
+        .controller(index)
+        .up()
+        .build();
+    msg.attributes
+        .retain(|a| !matches!(a, LinkAttribute::IfName(_)));
+    h.link()
+        .set(msg)
+        .execute()
+        .await
+        .map_err(|e| fail!("adding uplink {uplink} to bridge {}: {e}", def.name))?;
+    let mac = u.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Address(m) => Some(m.clone()),
+        _ => None,
+    });
+    Ok(mac.unwrap_or_else(|| crate::mac::bridge(&def.name).to_vec()))
 }
 
 async fn add_address(h: &Handle, index: u32, ip: IpAddr, prefix: u8, name: &str) -> Result<()> {

@@ -1,10 +1,11 @@
 //! Running the host tools a bring-up needs (iptables-restore, iptables-save,
 //! dnsmasq, systemctl), and stopping the daemons we started, the only way a
-//! setuid program may: by absolute path from a fixed
-//! list (never the caller's PATH), with an empty environment, as ruid = euid
-//! = 0 (privileges::become_root), stdin/stdout/stderr of our choosing, no
+//! setuid program may: by absolute path from a fixed list (never the
+//! caller's PATH), with an empty environment, as ruid = euid = 0
+//! (privileges::become_root), stdin/stdout/stderr of our choosing, no
 //! inherited descriptors (everything we hold is close-on-exec), default
-//! resource limits and signal dispositions (sys::clean_child).
+//! resource limits, signal dispositions and scheduling, in a session of its
+//! own that the caller's terminal cannot reach (sys::clean_child).
 
 use std::io::Write;
 use std::path::Path;
@@ -32,10 +33,10 @@ pub fn tool(name: &str) -> Result<String> {
 }
 
 /// A Command for `program` with a clean slate (see the module comment).
-pub fn command(program: &str, new_session: bool) -> Command {
+pub fn command(program: &str) -> Command {
     let mut cmd = Command::new(program);
     cmd.env_clear().current_dir("/").stdin(Stdio::null());
-    sys::clean_child(&mut cmd, privileges::DEFAULT_LIMITS, new_session);
+    sys::clean_child(&mut cmd, privileges::DEFAULT_LIMITS);
     cmd
 }
 
@@ -43,7 +44,7 @@ pub fn command(program: &str, new_session: bool) -> Command {
 /// stdout on success, its first line of stderr in the error otherwise.
 pub fn run_program(path: &str, args: &[&str], input: Option<&str>) -> Result<String> {
     debug_assert!(path.starts_with('/'));
-    let mut cmd = command(path, false);
+    let mut cmd = command(path);
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     if input.is_some() {
         cmd.stdin(Stdio::piped());

@@ -8,12 +8,16 @@
 //! the shared firewall state). Every directory is checked after creation (a
 //! directory, owned by root, not writable by others) and lock files are
 //! opened O_NOFOLLOW. A lock is released when its descriptor closes,
-//! including when the holder is killed: no stale locks.
+//! including when the holder is killed: no stale locks. Nobody waits for a
+//! lock longer than [`LOCK_WAIT`].
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::error::{OrFail, Result};
@@ -69,11 +73,34 @@ fn open_lock(path: &Path) -> Result<File> {
         .or_fail(|| format!("opening lock {}", path.display()))
 }
 
-fn acquire(path: &Path) -> Result<Lock> {
-    let file = open_lock(path)?;
-    let held = Flock::lock(file, FlockArg::LockExclusive)
-        .map_err(|(_, e)| fail!("locking {}: {e}", path.display()))?;
-    Ok(Lock { _held: held })
+/// How long a call waits for a lock before it gives up with an error (QEMU
+/// would otherwise wait forever): far longer than a bring-up or teardown
+/// holds one (at most about 10 s: a supervisor that does not start, a daemon
+/// that needs SIGKILL).
+pub const LOCK_WAIT: Duration = Duration::from_secs(20);
+
+/// Take an exclusive lock, waiting at most LOCK_WAIT; `what` names what it
+/// guards in the error.
+fn acquire(path: &Path, what: &str) -> Result<Lock> {
+    let mut file = open_lock(path)?;
+    let deadline = Instant::now() + LOCK_WAIT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(held) => return Ok(Lock { _held: held }),
+            Err((f, Errno::EWOULDBLOCK)) => file = f,
+            Err((_, e)) => return Err(fail!("locking {}: {e}", path.display())),
+        }
+        if Instant::now() >= deadline {
+            return Err(fail!(
+                "{what} is busy: its lock has been held for {} s by another bring-up or \
+                 teardown; giving up",
+                LOCK_WAIT.as_secs()
+            ));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(10));
+    }
 }
 
 /// Try to take an exclusive lock without waiting; None if someone holds it.
@@ -81,17 +108,17 @@ pub fn try_acquire(path: &Path) -> Result<Option<Lock>> {
     let file = open_lock(path)?;
     match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(held) => Ok(Some(Lock { _held: held })),
-        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+        Err((_, Errno::EWOULDBLOCK)) => Ok(None),
         Err((_, e)) => Err(fail!("locking {}: {e}", path.display())),
     }
 }
 
 /// The per-network lock: bring-up, tap attach and teardown take it.
 pub fn network(net: &paths::Network) -> Result<Lock> {
-    acquire(&net.lock())
+    acquire(&net.lock(), &format!("network `{}'", net.name))
 }
 
 /// The lock for read-modify-write of the firewall (shared chains).
 pub fn firewall() -> Result<Lock> {
-    acquire(Path::new(paths::FIREWALL_LOCK))
+    acquire(Path::new(paths::FIREWALL_LOCK), "the firewall")
 }

@@ -12,7 +12,8 @@
 //! `firewall` (its runner applies and removes the plan), `dnsmasq::process`,
 //! `supervisor` (`process`: start/find/stop; `watch`: the daemon), `lock`
 //! (directories and flock files; where everything is: `crate::paths`),
-//! `exec` (running host tools cleanly).
+//! `exec` (running host tools cleanly), `guard` (undoes a bring-up that was
+//! killed half-way).
 //!
 //! Sequencing: `steps` (bring-up with undo, teardown, refresh) and
 //! `lifecycle::ensure` (what an attach needs). Imports only go downwards:
@@ -24,6 +25,7 @@ pub mod definitions;
 pub mod dnsmasq;
 pub mod exec;
 pub mod firewall;
+pub mod guard;
 pub mod lifecycle;
 pub mod lock;
 pub mod steps;

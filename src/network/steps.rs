@@ -7,16 +7,18 @@
 //! Everything here runs as full root (privileges::become_root) with the
 //! network's lock held, so bring-up, attach and teardown of one network never
 //! interleave. A bring-up killed at any point leaves a `pending` marker and
-//! no `up` marker; the next call redoes the bring-up over what is left
-//! (adopting the bridge, replacing half-applied rules, restarting dnsmasq),
-//! which every step is written to allow.
+//! no `up` marker. Its guard (`guard`) then undoes what is left at once
+//! (`finish_abandoned`); failing that (the guard killed too), the next call
+//! redoes the bring-up over what is left (adopting the bridge, replacing
+//! half-applied rules, restarting dnsmasq), which every step is written to
+//! allow.
 
 use std::fs;
 
 use crate::error::{self, OrFail, Result};
 use crate::network::definition::{Definition, Mode};
 use crate::network::supervisor::process as supervisor;
-use crate::network::{bridge, dnsmasq, firewall, lock, sysctl};
+use crate::network::{bridge, dnsmasq, firewall, guard, lock, sysctl};
 use crate::paths;
 
 /// Up = the bring-up finished (`up` marker) and the supervisor is alive.
@@ -42,17 +44,63 @@ pub fn bring_up(def: &Definition, net: &paths::Network) -> Result<()> {
     let _ = fs::remove_file(net.up_marker());
     supervisor::stop(net);
     dnsmasq::stop(net);
-    fs::write(net.pending_marker(), b"").or_fail(|| net.pending_marker().display().to_string())?;
+    write_pending(net, None)?;
+    let guard = guard::start(&def.name)?;
 
     let mut done = Done::default();
-    if let Err(e) = bring_up_steps(def, net, &mut done) {
-        return Err(match undo(def, net, done, resumed) {
+    let result = bring_up_steps(def, net, &mut done);
+    let result = match result {
+        Ok(()) => {
+            let _ = fs::remove_file(net.pending_marker());
+            Ok(())
+        }
+        Err(e) => Err(match undo(def, net, done, resumed) {
             Ok(()) => e,
             Err(undo_failed) => e.and(format!("undoing it: {undo_failed}")),
-        });
+        }),
+    };
+    guard.done();
+    result
+}
+
+/// The `pending` marker, with the IPv4 forwarding value found before the
+/// bring-up changed it (for whoever has to undo it).
+fn write_pending(net: &paths::Network, ip_forward_was: Option<&str>) -> Result<()> {
+    let text = match ip_forward_was {
+        Some(v) => format!("ip_forward_was={}\n", v.trim()),
+        None => String::new(),
+    };
+    fs::write(net.pending_marker(), text).or_fail(|| net.pending_marker().display().to_string())
+}
+
+/// `vnet-helper guard NAME` (internal): wait for the bring-up that started
+/// this guard to end; if it died half-way, undo what it left.
+pub fn finish_abandoned(net: &paths::Network) -> Result<()> {
+    if !guard::bring_up_abandoned() {
+        return Ok(());
     }
-    let _ = fs::remove_file(net.pending_marker());
-    Ok(())
+    let _lock = lock::network(net)?;
+    // Under the lock: a later call may have finished the network meanwhile.
+    let Ok(pending) = fs::read_to_string(net.pending_marker()) else {
+        return Ok(());
+    };
+    if net.up_marker().exists() {
+        return Ok(());
+    }
+    let was = pending
+        .lines()
+        .find_map(|l| l.strip_prefix("ip_forward_was="));
+    let mut results = vec![tear_down(net)];
+    if let Some(was) = was.filter(|v| v.trim() != "1") {
+        results.push(sysctl::write(sysctl::IPV4_FORWARD, was));
+    }
+    let result = error::all(results);
+    let event = match &result {
+        Ok(()) => "bring-up killed half-way; undone by its guard".to_string(),
+        Err(e) => format!("bring-up killed half-way; undoing it: {e}"),
+    };
+    crate::audit::network(0, &net.name, &event);
+    result
 }
 
 fn bring_up_steps(def: &Definition, net: &paths::Network, done: &mut Done) -> Result<()> {
@@ -69,6 +117,7 @@ fn bring_up_steps(def: &Definition, net: &paths::Network, done: &mut Done) -> Re
     // 2. Forwarding (the previous value is restored if this bring-up fails).
     if matches!(def.mode, Mode::Nat | Mode::Routed) {
         done.ip_forward_was = sysctl::read(sysctl::IPV4_FORWARD);
+        write_pending(net, done.ip_forward_was.as_deref())?;
         sysctl::write(sysctl::IPV4_FORWARD, "1")?;
         if def.ipv6.is_some() {
             sysctl::write(sysctl::IPV6_FORWARD, "1")?;

@@ -61,7 +61,7 @@ pub fn start(def: &Definition, net: &paths::Network) -> Result<u32> {
 
     let program = exec::tool("dnsmasq")?;
     let err = fs::File::create(net.dnsmasq_err()).or_fail(|| "creating dnsmasq.err")?;
-    let status = exec::command(&program, true)
+    let status = exec::command(&program)
         .arg(conf_arg(net))
         .stdout(Stdio::null())
         .stderr(err)

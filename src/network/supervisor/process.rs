@@ -61,7 +61,7 @@ pub fn start(net: &paths::Network) -> Result<()> {
         exec::run_program(&systemctl, &["start", "--no-block", &unit], None)?;
     } else {
         let me = fs::read_link("/proc/self/exe").or_fail(|| "finding our own binary")?;
-        exec::command(&me.to_string_lossy(), true)
+        exec::command(&me.to_string_lossy())
             .args(["supervise", name])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -2,8 +2,9 @@
 //! it holds its lock for its whole life (see `process`), keeps dnsmasq
 //! running (watching it with a pidfd, restarting it with backoff), watches the
 //! bridge's ports through rtnetlink link notifications (no polling), and when
-//! the bridge has had no ports for `idle-timeout` it takes the network's lock,
-//! re-checks the ports under it and tears the network down. SIGTERM (e.g.
+//! the bridge has had no guest (a port some process holds) for
+//! `idle-timeout` it takes the network's lock, re-checks under it and tears
+//! the network down (deleting the bridge detaches any tap left on it). SIGTERM (e.g.
 //! `systemctl stop`) makes it exit and leave the network up: the next call
 //! adopts it.
 
@@ -62,8 +63,8 @@ pub fn run(name: &str) -> Result<i32> {
                 // Re-check under the network's lock: an attach may have added a
                 // tap since (it holds this lock until its tap is a port).
                 let net_lock: Lock = lock::network(&net)?;
-                let ports = bridge::with_rtnetlink(async |h| count_ports(h, &def).await)?;
-                if ports > 0 {
+                let guests = bridge::with_rtnetlink(async |h| count_guests(h, &def).await)?;
+                if guests > 0 {
                     continue;
                 }
                 let result = steps::tear_down(&net);
@@ -91,16 +92,17 @@ fn take_supervisor_lock(net: &paths::Network) -> Result<Option<Lock>> {
 enum Outcome {
     /// SIGTERM: exit, leave the network up.
     Exit,
-    /// No ports for idle-timeout: tear down (after re-checking under the lock).
+    /// No guests for idle-timeout: tear down (after re-checking under the lock).
     Idle,
 }
 
-/// What the supervisor watches: its bridge and the bridge's guest ports (a
-/// bridged network's uplink is not a guest, or the network would never be
-/// idle).
+/// What the supervisor watches: its bridge, the bridge's ports (a bridged
+/// network's uplink is not one of them), and how many of those are guests
+/// (a tap no process holds is not: it must not keep the network up).
 struct Watched {
     bridge: Option<u32>,
     ports: Vec<u32>,
+    guests: usize,
 }
 
 async fn watched(h: &rtnetlink::Handle, def: &Definition) -> Result<Watched> {
@@ -111,22 +113,23 @@ async fn watched(h: &rtnetlink::Handle, def: &Definition) -> Result<Watched> {
         return Ok(Watched {
             bridge: None,
             ports: Vec::new(),
+            guests: 0,
         });
     };
-    let ports = bridge::port_links(h, m.header.index)
+    let ports: Vec<bridge::Port> = bridge::ports(h, m.header.index)
         .await?
         .into_iter()
-        .filter(|(_, name)| Some(name.as_str()) != uplink)
-        .map(|(index, _)| index)
+        .filter(|p| Some(p.name.as_str()) != uplink)
         .collect();
     Ok(Watched {
         bridge: Some(m.header.index),
-        ports,
+        guests: ports.iter().filter(|p| p.attached).count(),
+        ports: ports.iter().map(|p| p.index).collect(),
     })
 }
 
-async fn count_ports(h: &rtnetlink::Handle, def: &Definition) -> Result<usize> {
-    Ok(watched(h, def).await?.ports.len())
+async fn count_guests(h: &rtnetlink::Handle, def: &Definition) -> Result<usize> {
+    Ok(watched(h, def).await?.guests)
 }
 
 /// Does a link notification concern this network: its bridge, one of its
@@ -251,7 +254,7 @@ async fn watch(
 
     loop {
         let w = watched(&handle, def).await?;
-        idle_since = match (w.ports.len(), idle_since) {
+        idle_since = match (w.guests, idle_since) {
             (0, None) => Some(Instant::now()),
             (0, since) => since,
             _ => None,

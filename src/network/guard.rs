@@ -1,0 +1,57 @@
+//! A bring-up's guard: a small root process in a session of its own that
+//! outlives a bring-up killed half-way (by root, the OOM killer, a crash; the
+//! caller cannot kill it) and undoes what it left within moments, instead of
+//! leaving a half-made network until the next caller repairs it.
+//!
+//! The bring-up starts it (`vnet-helper guard NAME`, internal) with a pipe on
+//! its stdin and writes `done` once it has made the network or undone its
+//! own failure. If the pipe closes without that word, the bring-up died: the
+//! guard takes the network's lock (freed by that death) and calls
+//! `steps::finish_abandoned`.
+
+use std::io::{Read, Write};
+use std::process::{ChildStdin, Stdio};
+
+use crate::error::{OrFail, Result};
+use crate::network::exec;
+
+/// The word that tells the guard the bring-up ended on its own terms.
+const DONE: &str = "done";
+
+pub struct Guard {
+    pipe: ChildStdin,
+}
+
+/// Start network `name`'s guard. Called as root with the network's lock held.
+pub fn start(name: &str) -> Result<Guard> {
+    let me = std::fs::read_link("/proc/self/exe").or_fail(|| "finding our own binary")?;
+    let mut child = exec::command(&me.to_string_lossy())
+        .args(["guard", name])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .or_fail(|| "starting the bring-up's guard")?;
+    // Not waited for: it exits as soon as it reads the word, and is
+    // reparented to init if we go first.
+    let pipe = child
+        .stdin
+        .take()
+        .ok_or_else(|| fail!("the guard has no stdin"))?;
+    Ok(Guard { pipe })
+}
+
+impl Guard {
+    /// The bring-up is over (made, or undone by itself): the guard may go.
+    pub fn done(mut self) {
+        let _ = self.pipe.write_all(DONE.as_bytes());
+    }
+}
+
+/// In the guard: wait for the bring-up to end; true if it died without
+/// saying it was done.
+pub fn bring_up_abandoned() -> bool {
+    let mut word = String::new();
+    let _ = std::io::stdin().read_to_string(&mut word);
+    word.trim() != DONE
+}
