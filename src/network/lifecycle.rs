@@ -16,7 +16,7 @@ use std::process::Stdio;
 
 use crate::error::{OrFail, Result};
 use crate::network::definition::{self, Definition, Mode};
-use crate::network::firewall::{self, Firewall};
+use crate::network::firewall;
 use crate::network::lock::{self, Lock};
 use crate::network::state::{self, Paths};
 use crate::network::{bridge, dnsmasq, exec, supervisor};
@@ -100,7 +100,7 @@ pub fn defined_networks() -> Vec<String> {
 /// without dropping guests.
 pub fn refresh(def: &Definition, paths: &Paths) -> Result<()> {
     bridge::with_rtnetlink(async |h| bridge::ensure(h, def).await.map(|_| ()))?;
-    apply_firewall(def)?;
+    firewall::apply(def)?;
     fs::write(paths.dhcp_hosts(), dnsmasq::hosts_file(def)).or_fail(|| "writing dhcp-hosts")?;
     fs::write(paths.addn_hosts(), dnsmasq::addn_hosts(def)).or_fail(|| "writing addn-hosts")?;
     if let Some(pid) = state::running_dnsmasq(paths) {
@@ -150,7 +150,7 @@ pub fn bring_up(def: &Definition, paths: &Paths) -> Result<()> {
         }
         stop_dnsmasq(paths);
         if done.firewall || resumed {
-            let _ = remove_firewall(&def.name);
+            let _ = firewall::remove(&def.name);
         }
         if done.bridge || resumed {
             let _ = bridge::with_rtnetlink(async |h| bridge::delete(h, &def.name).await);
@@ -186,7 +186,7 @@ fn bring_up_steps(def: &Definition, paths: &Paths, done: &mut Done) -> Result<()
     }
     // 3. Firewall.
     done.firewall = true;
-    apply_firewall(def)?;
+    firewall::apply(def)?;
     // 4. The supervisor, which starts dnsmasq and reports whether it runs.
     done.supervisor = true;
     supervisor::start(&def.name, paths)?;
@@ -203,7 +203,7 @@ pub fn tear_down(name: &str) -> Result<()> {
         supervisor::stop(name, &paths);
     }
     stop_dnsmasq(&paths);
-    let fw = remove_firewall(name);
+    let fw = firewall::remove(name);
     let br = bridge::with_rtnetlink(async |h| bridge::delete(h, name).await);
     remove_runtime_files(&paths);
     fw.and(br)
@@ -215,56 +215,6 @@ fn write_sysctl(path: &str, value: &str) -> Result<()> {
 
 fn remove_runtime_files(paths: &Paths) {
     let _ = fs::remove_dir_all(&paths.run);
-}
-
-// ---- firewall: read, plan, apply, under the global firewall lock ----
-
-fn read_firewall(
-    fw: &firewall::iptables::Iptables,
-) -> Result<<firewall::iptables::Iptables as Firewall>::State> {
-    let mut outputs = Vec::new();
-    for (i, inv) in fw.read_commands().iter().enumerate() {
-        match run_invocation(inv) {
-            Ok(out) => outputs.push(out),
-            // A host without IPv6 (ipv6.disable=1) cannot save ip6tables: it
-            // has no IPv6 rules of ours either. A network that wants IPv6
-            // fails later, at ip6tables-restore, with that tool's message.
-            Err(_) if i > 0 => outputs.push(String::new()),
-            Err(e) => return Err(e),
-        }
-    }
-    fw.parse_state(&outputs)
-}
-
-fn run_invocation(inv: &firewall::Invocation) -> Result<String> {
-    let input = (!inv.stdin.is_empty()).then_some(inv.stdin.as_str());
-    exec::run_program(inv.program, inv.args, input)
-}
-
-pub fn apply_firewall(def: &Definition) -> Result<()> {
-    let _fw_lock = lock::firewall()?;
-    let fw = firewall::iptables::Iptables::default();
-    let current = read_firewall(&fw)?;
-    for inv in fw.setup(def, &current).steps {
-        run_invocation(&inv).map_err(|e| e.context(format!("network `{}': firewall", def.name)))?;
-    }
-    Ok(())
-}
-
-/// The firewall as it is now, read once (for `status`, which asks the
-/// driver about every network against the same state).
-pub fn firewall_state() -> Result<<firewall::iptables::Iptables as Firewall>::State> {
-    read_firewall(&firewall::iptables::Iptables)
-}
-
-pub fn remove_firewall(name: &str) -> Result<()> {
-    let _fw_lock = lock::firewall()?;
-    let fw = firewall::iptables::Iptables::default();
-    let current = read_firewall(&fw)?;
-    for inv in fw.teardown(name, &current).steps {
-        run_invocation(&inv)?;
-    }
-    Ok(())
 }
 
 // ---- dnsmasq ----
