@@ -14,12 +14,13 @@
 //!   bring-up. Its `apply`, `remove` and `current` are the whole API the rest
 //!   of vnet-helper uses; nothing outside this module names a backend.
 //!
-//! Adding a backend (e.g. native nftables): a new file in firewall/ with the
-//! driver's five parts as in iptables/mod.rs (`read_commands`, `State::parse`,
-//! `setup`, `teardown`, `present`/`leftovers`/`forward_policy` on the state),
-//! rendering [`rules::NetworkRules`]; then a variant in [`Backend`] and in
-//! [`Current`] with its arm in each `match` below (the compiler lists them),
-//! and [`Backend::chosen`], the one place that picks the backend.
+//! Adding a backend (e.g. native nftables): a new file in firewall/ with what
+//! iptables/mod.rs has: `read_commands()`, and a `State` with `parse`,
+//! `setup` and `present` (taking [`rules::NetworkRules`], which it renders
+//! in its own language), `teardown`, `leftovers` and `forward_policy`; then
+//! a variant in [`Backend`] and in [`Current`], with its arm in each `match`
+//! below (the compiler lists them), and [`Backend::chosen`], the one place
+//! that picks the backend. Nothing outside firewall/ changes.
 
 pub mod iptables;
 pub mod rules;
