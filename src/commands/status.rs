@@ -7,8 +7,6 @@ use std::fmt::Write as _;
 
 use crate::error::Result;
 use crate::network::definition::Definition;
-use crate::network::firewall::iptables::Iptables;
-use crate::network::firewall::Firewall;
 use crate::network::supervisor::process as supervisor;
 use crate::network::{bridge, definitions, dnsmasq, firewall, steps};
 use crate::paths;
@@ -180,18 +178,17 @@ fn tap_owners(tap: &str) -> Vec<(u32, u32)> {
 /// (an up network's rules present, a down network's leftovers); returns the
 /// host's FORWARD policy.
 fn fill_rules(nets: &mut [Net]) -> Option<String> {
-    let fw = Iptables;
-    let state = firewall::current().ok()?;
+    let fw = firewall::current().ok()?;
     for n in nets.iter_mut() {
         if n.up {
             if let Ok(def) = &n.definition {
-                n.rules = Some(fw.present(def, &state));
+                n.rules = Some(fw.present(def));
             }
         } else {
-            n.stale = Some(fw.leftovers(&n.name, &state));
+            n.stale = Some(fw.leftovers(&n.name));
         }
     }
-    fw.forward_policy(&state)
+    fw.forward_policy()
 }
 
 fn to_text(nets: &[Net], root: bool) -> String {

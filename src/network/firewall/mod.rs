@@ -1,23 +1,36 @@
-//! Firewall planning for managed networks: one trait, one driver per backend
+//! The firewall of managed networks: what a network wants, planned by a
+//! backend against the current ruleset and run under the global firewall lock
 //! (the shape of netavark's firewall/ module).
 //!
-//! A driver never runs anything itself. It says which programs to run to read
-//! the current ruleset (`read_commands`), turns their output into its own
-//! state (`parse_state`), and from a definition and that state plans the
-//! programs to run, each with the text to feed on its stdin (`setup`,
-//! `teardown`). The runner (elsewhere) executes the invocations in order, with
-//! ruid = euid = 0 and an empty environment, holding the global firewall lock
-//! from the read to the last write so the read-modify-write cannot race with
-//! another bring-up.
+//! - `rules`: what a network wants, from its definition, as backend-neutral
+//!   data (hooks, matches, verdicts);
+//! - one driver per backend (`iptables` today), which never runs anything
+//!   itself: it says which programs read the current ruleset, parses their
+//!   output, and plans the programs that bring it to what `rules` wants (or
+//!   remove a network), each with the text for its stdin;
+//! - `runner`: reads, plans and runs the invocations in order, as root with
+//!   an empty environment, holding the global firewall lock from the read to
+//!   the last write so the read-modify-write cannot race with another
+//!   bring-up. Its `apply`, `remove` and `current` are the whole API the rest
+//!   of vnet-helper uses; nothing outside this module names a backend.
 //!
-//! `iptables` is the only driver today: iptables-restore --noflush, one atomic
-//! transaction per table, one exec per address family. An nftables driver
-//! would be a second implementation of [`Firewall`] with a table of its own.
+//! Adding a backend (e.g. native nftables): a new file in firewall/ with what
+//! iptables/mod.rs has: `read_commands()`, and a `State` with `parse`,
+//! `setup` and `present` (taking [`rules::NetworkRules`], which it renders
+//! in its own language), `teardown`, `leftovers` and `forward_policy`; then
+//! a variant in [`Backend`] and in [`Current`], with its arm in each `match`
+//! below (the compiler lists them), and [`Backend::chosen`], the one place
+//! that picks the backend. Nothing outside firewall/ changes.
 
 pub mod iptables;
+pub mod rules;
+mod runner;
+
+pub use runner::{apply, current, remove};
 
 use crate::error::Result;
 use crate::network::definition::Definition;
+use rules::NetworkRules;
 
 /// One program to run: absolute path, arguments, and the text for its stdin
 /// (empty: nothing to feed). The environment must be empty.
@@ -26,6 +39,9 @@ pub struct Invocation {
     pub program: &'static str,
     pub args: &'static [&'static str],
     pub stdin: String,
+    /// Whether the program may fail: its output then counts as empty (e.g.
+    /// ip6tables-save on a host without IPv6).
+    pub optional: bool,
 }
 
 /// What to run, in order; empty when the firewall is already as wanted for the
@@ -35,82 +51,78 @@ pub struct Plan {
     pub steps: Vec<Invocation>,
 }
 
-/// A firewall backend.
-pub trait Firewall {
-    /// The backend's view of the current ruleset.
-    type State;
+/// The firewall backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Iptables,
+}
 
-    /// Programs whose stdout, in the same order, `parse_state` reads.
-    fn read_commands(&self) -> Vec<Invocation>;
+impl Backend {
+    /// The backend in use: the one place that picks it.
+    pub fn chosen() -> Backend {
+        Backend::Iptables
+    }
 
-    /// Parse the outputs of `read_commands` (same order, same count).
-    fn parse_state(&self, outputs: &[String]) -> Result<Self::State>;
+    /// Programs whose stdout, in the same order, `parse` reads.
+    fn read_commands(self) -> Vec<Invocation> {
+        match self {
+            Backend::Iptables => iptables::read_commands(),
+        }
+    }
 
-    /// Bring the network's rules to what `def` needs, repairing whatever a
+    /// Parse the outputs of `read_commands` (same order, same count; an
+    /// optional program that failed gave "").
+    fn parse(self, outputs: &[String]) -> Result<Current> {
+        match self {
+            Backend::Iptables => iptables::State::parse(outputs).map(Current::Iptables),
+        }
+    }
+}
+
+/// The current ruleset, as the chosen backend read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Current {
+    Iptables(iptables::State),
+}
+
+impl Current {
+    /// Bring the network's rules to what `want` says, repairing whatever a
     /// previous bring-up killed half-way left behind, without touching other
     /// networks' rules.
-    fn setup(&self, def: &Definition, current: &Self::State) -> Plan;
+    fn setup(&self, want: &NetworkRules) -> Plan {
+        match self {
+            Current::Iptables(s) => s.setup(want),
+        }
+    }
 
     /// Remove every rule and chain of network `name`; the shared parts go
     /// with the last network.
-    fn teardown(&self, name: &str, current: &Self::State) -> Plan;
-
-    /// Whether everything `setup` would create is in place (for `status`).
-    fn present(&self, def: &Definition, current: &Self::State) -> bool;
-
-    /// Whether anything of network `name` is in the ruleset (stale rules).
-    fn leftovers(&self, name: &str, current: &Self::State) -> bool;
-
-    /// The IPv4 FORWARD policy, when known ("DROP" under Docker: harmless for
-    /// us since our jumps come first, but worth saying in diagnostics).
-    fn forward_policy(&self, current: &Self::State) -> Option<String>;
-}
-
-// ---- the runner (temporary home; the firewall restructuring replaces it) ----
-
-use crate::network::{exec, lock};
-
-type IptState = <iptables::Iptables as Firewall>::State;
-
-fn read(fw: &iptables::Iptables) -> Result<IptState> {
-    let mut outputs = Vec::new();
-    for (i, inv) in fw.read_commands().iter().enumerate() {
-        match run(inv) {
-            Ok(out) => outputs.push(out),
-            // A host without IPv6 (ipv6.disable=1) cannot save ip6tables: it
-            // has no IPv6 rules of ours either.
-            Err(_) if i > 0 => outputs.push(String::new()),
-            Err(e) => return Err(e),
+    fn teardown(&self, name: &str) -> Plan {
+        match self {
+            Current::Iptables(s) => s.teardown(name),
         }
     }
-    fw.parse_state(&outputs)
-}
 
-fn run(inv: &Invocation) -> Result<String> {
-    let input = (!inv.stdin.is_empty()).then_some(inv.stdin.as_str());
-    exec::run_program(inv.program, inv.args, input)
-}
-
-pub fn apply(def: &Definition) -> Result<()> {
-    let _fw_lock = lock::firewall()?;
-    let fw = iptables::Iptables;
-    let current = read(&fw)?;
-    for inv in fw.setup(def, &current).steps {
-        run(&inv).map_err(|e| e.context(format!("network `{}': firewall", def.name)))?;
+    /// Whether everything a setup of `def` would create is in place.
+    pub fn present(&self, def: &Definition) -> bool {
+        let want = rules::wanted(def);
+        match self {
+            Current::Iptables(s) => s.present(&want),
+        }
     }
-    Ok(())
-}
 
-pub fn current() -> Result<IptState> {
-    read(&iptables::Iptables)
-}
-
-pub fn remove(name: &str) -> Result<()> {
-    let _fw_lock = lock::firewall()?;
-    let fw = iptables::Iptables;
-    let current = read(&fw)?;
-    for inv in fw.teardown(name, &current).steps {
-        run(&inv)?;
+    /// Whether anything of network `name` is in the ruleset (stale rules).
+    pub fn leftovers(&self, name: &str) -> bool {
+        match self {
+            Current::Iptables(s) => s.leftovers(name),
+        }
     }
-    Ok(())
+
+    /// The IPv4 FORWARD policy, when known ("DROP" under Docker: harmless
+    /// for us since our jumps come first, but worth saying in diagnostics).
+    pub fn forward_policy(&self) -> Option<String> {
+        match self {
+            Current::Iptables(s) => s.forward_policy(),
+        }
+    }
 }
