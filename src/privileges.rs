@@ -49,6 +49,28 @@ impl Caller {
     pub fn is_root(&self) -> bool {
         self.uid.is_root()
     }
+
+    /// Would the caller be allowed to read `path` by its permission bits?
+    /// (What we may tell it about the file's contents.)
+    pub fn may_read(&self, path: &std::path::Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(md) = std::fs::metadata(path) else {
+            return false;
+        };
+        let mode = md.mode();
+        if self.is_root() {
+            return true;
+        }
+        if md.uid() == self.uid.as_raw() {
+            return mode & 0o400 != 0;
+        }
+        let in_group =
+            md.gid() == self.gid.as_raw() || self.groups.iter().any(|g| g.as_raw() == md.gid());
+        if in_group {
+            return mode & 0o040 != 0;
+        }
+        mode & 0o004 != 0
+    }
 }
 
 pub fn caller() -> Result<Caller> {

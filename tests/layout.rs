@@ -20,8 +20,30 @@ fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-/// Every .rs file under src/, relative to src/.
+/// Every .rs file under src/, relative to src/, but for unit-test modules
+/// kept in files of their own (`#[cfg(test)] mod tests;`).
 fn sources() -> Vec<PathBuf> {
+    let all = all_sources();
+    let mut tests = BTreeSet::new();
+    for f in &all {
+        let text = std::fs::read_to_string(src().join(f)).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for w in lines.windows(2) {
+            if let ("#[cfg(test)]", Some(name)) = (w[0], w[1].strip_prefix("mod ")) {
+                let name = name.trim_end_matches(';');
+                let dir = match f.file_name().and_then(|n| n.to_str()) {
+                    Some("mod.rs") | Some("main.rs") => f.parent().unwrap().to_path_buf(),
+                    _ => f.with_extension(""),
+                };
+                tests.insert(dir.join(format!("{name}.rs")));
+                tests.insert(dir.join(name).join("mod.rs"));
+            }
+        }
+    }
+    all.into_iter().filter(|f| !tests.contains(f)).collect()
+}
+
+fn all_sources() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
         entries.sort_by_key(|e| e.path());

@@ -30,13 +30,13 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
     });
 
     let mut subnets: Vec<(String, definition::Ipv4Net)> = Vec::new();
-    for name in definitions::names() {
+    for name in definitions::files() {
         let path = paths::definition(&name);
-        if let Err(e) = crate::args::check_bridge_name(&name) {
+        if let Err(e) = definition::check_ifname(&name) {
             problems += 1;
             say!(
-                "{}: the file name is not a usable bridge name: {e}",
-                path.display()
+                "{}: the file name is not a valid network name: {e}; it defines no network",
+                crate::args::printable(&path.display().to_string())
             );
             continue;
         }

@@ -39,6 +39,9 @@ struct Net {
     leases: Vec<Lease>,
     dnsmasq_pid: Option<u32>,
     supervisor_pid: Option<u32>,
+    /// The supervisor's resource limits that are not the defaults (the host
+    /// withholds CAP_SYS_RESOURCE, so a caller's lowered hard limit stuck).
+    limits_off: Vec<String>,
     /// None = unknown (not root).
     rules: Option<bool>,
     /// Down network: rules of ours left in the firewall? None = unknown.
@@ -98,12 +101,16 @@ fn gather(name: &str, root: bool) -> Net {
         supervisor_pid: supervisor::alive(&paths)
             .then(|| supervisor::pid(&paths))
             .flatten(),
+        limits_off: Vec::new(),
         leases: read_leases(&paths),
         bridge: false,
         taps: Vec::new(),
         rules: None,
         stale: None,
     };
+    if let Some(pid) = net.supervisor_pid {
+        net.limits_off = limits_off(pid);
+    }
     let _ = bridge::with_rtnetlink(async |h| {
         if let Some(m) = bridge::link(h, name).await? {
             net.bridge = bridge::is_bridge(&m);
@@ -123,6 +130,50 @@ fn gather(name: &str, root: bool) -> Net {
         }
     }
     net
+}
+
+/// The rows of /proc/PID/limits whose soft or hard value differs from
+/// privileges::DEFAULT_LIMITS, as "Max open files 64/64".
+fn limits_off(pid: u32) -> Vec<String> {
+    const NAMES: &[(libc::__rlimit_resource_t, &str)] = &[
+        (libc::RLIMIT_CPU, "Max cpu time"),
+        (libc::RLIMIT_FSIZE, "Max file size"),
+        (libc::RLIMIT_DATA, "Max data size"),
+        (libc::RLIMIT_STACK, "Max stack size"),
+        (libc::RLIMIT_CORE, "Max core file size"),
+        (libc::RLIMIT_NOFILE, "Max open files"),
+        (libc::RLIMIT_AS, "Max address space"),
+        (libc::RLIMIT_NPROC, "Max processes"),
+        (libc::RLIMIT_MEMLOCK, "Max locked memory"),
+        (libc::RLIMIT_LOCKS, "Max file locks"),
+        (libc::RLIMIT_SIGPENDING, "Max pending signals"),
+        (libc::RLIMIT_MSGQUEUE, "Max msgqueue size"),
+        (libc::RLIMIT_NICE, "Max nice priority"),
+        (libc::RLIMIT_RTPRIO, "Max realtime priority"),
+        (libc::RLIMIT_RTTIME, "Max realtime timeout"),
+    ];
+    let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+    let value = |v: &str| match v {
+        "unlimited" => Some(libc::RLIM_INFINITY),
+        n => n.parse().ok(),
+    };
+    let mut off = Vec::new();
+    for &(res, soft, hard) in crate::privileges::DEFAULT_LIMITS {
+        let Some((_, label)) = NAMES.iter().find(|(r, _)| *r == res) else {
+            continue;
+        };
+        let Some(row) = text.lines().find_map(|l| l.strip_prefix(label)) else {
+            continue;
+        };
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        let (Some(&s), Some(&h)) = (cols.first(), cols.get(1)) else {
+            continue;
+        };
+        if value(s) != Some(soft) || value(h) != Some(hard) {
+            off.push(format!("{label} {s}/{h}"));
+        }
+    }
+    off
 }
 
 /// dnsmasq's lease file: "EXPIRY MAC IP HOSTNAME CLIENTID" per line.
@@ -227,6 +278,13 @@ fn to_text(nets: &[Net], root: bool) -> String {
                 .map(|p| format!("pid {p}"))
                 .unwrap_or_else(|| "not running".into())
         );
+        if !n.limits_off.is_empty() {
+            let _ = writeln!(
+                s,
+                "  resource limits NOT the defaults (the host withholds CAP_SYS_RESOURCE): {}",
+                n.limits_off.join("; ")
+            );
+        }
         let rules = match (n.up, n.rules, n.stale) {
             (true, Some(true), _) => "present",
             (true, Some(false), _) => "MISSING (run `vnet-helper up NAME` to restore)",

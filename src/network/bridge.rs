@@ -316,11 +316,13 @@ pub async fn ensure(h: &Handle, def: &Definition) -> Result<Made> {
 async fn create_or_adopt(h: &Handle, def: &Definition) -> Result<(u32, bool)> {
     match link(h, &def.name).await? {
         Some(m) if is_bridge(&m) => return Ok((m.header.index, false)),
-        Some(_) => return Err(fail!(
+        Some(_) => {
+            return Err(fail!(
             "an interface named `{}' exists and is not a bridge; network `{}' cannot be brought up",
             def.name,
             def.name
-        )),
+        ))
+        }
         None => {}
     }
     let mut b = LinkBridge::new(&def.name)

@@ -1,7 +1,10 @@
 //! The registry of defined networks: which names are defined (one
 //! /etc/vnet-helper/networks/NAME.toml each), where a definition is, and
-//! loading one together with the names of its peers (every other defined
-//! network, which its firewall rules keep apart from it).
+//! loading one together with the names of its peers (every other valid
+//! definition, whose bridges its firewall rules keep apart from it). A file
+//! whose name fails the strict network-name rule, or whose content is
+//! invalid, defines nothing and is no peer: nothing from a stray file's name
+//! reaches a firewall rule. `check` reports such files ([`files`]).
 
 use std::fs;
 use std::path::PathBuf;
@@ -20,25 +23,35 @@ pub fn path(name: &str) -> Option<PathBuf> {
 /// Read and check network `name`'s definition, with its peers.
 pub fn load(name: &str) -> Result<Definition> {
     let mut def = definition::load(&paths::definition(name), name)?;
-    def.peers = names().into_iter().filter(|n| n != name).collect();
+    def.peers = names()
+        .into_iter()
+        .filter(|n| n != name && definition::load(&paths::definition(n), n).is_ok())
+        .collect();
     Ok(def)
 }
 
-/// The names of all defined networks (sorted), from the definitions directory.
-pub fn names() -> Vec<String> {
+/// Every `*.toml` in the definitions directory, by the name before
+/// `.toml` (not UTF-8 shown escaped), valid or not, sorted.
+pub fn files() -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(paths::DEFINITIONS_DIR)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .filter_map(|e| {
-                    e.file_name()
-                        .to_str()
-                        .and_then(|n| n.strip_suffix(".toml"))
-                        .filter(|n| crate::args::check_bridge_name(n).is_ok())
-                        .map(String::from)
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.strip_suffix(".toml").map(String::from)
                 })
                 .collect()
         })
         .unwrap_or_default();
     names.sort();
     names
+}
+
+/// The names of the defined networks: the files whose name passes the
+/// strict network-name rule (sorted).
+pub fn names() -> Vec<String> {
+    files()
+        .into_iter()
+        .filter(|n| definition::check_ifname(n).is_ok())
+        .collect()
 }

@@ -3,7 +3,7 @@
 //! lock and two cheap checks; otherwise a new supervisor adopts a network
 //! that is up, or `steps::bring_up` makes it.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::network::lock::{self, Lock};
 use crate::network::supervisor::process as supervisor;
 use crate::network::{definitions, steps};
@@ -30,7 +30,7 @@ pub fn ensure(name: &str, caller: &Caller) -> Result<Lock> {
         }
     }
     privileges::reset_own_limits();
-    let def = definitions::load(name)?;
+    let def = definitions::load(name).map_err(|e| hide_from(caller, name, e))?;
     match steps::bring_up(&def, &net) {
         Ok(()) => {
             crate::audit::network(uid, name, "brought up");
@@ -41,4 +41,18 @@ pub fn ensure(name: &str, caller: &Caller) -> Result<Lock> {
             Err(e)
         }
     }
+}
+
+/// A definition the caller may not read is not echoed to it (its values
+/// could be secrets): it learns that the definition is invalid and where to
+/// look; the details go to syslog.
+fn hide_from(caller: &Caller, name: &str, e: Error) -> Error {
+    if caller.may_read(&paths::definition(name)) {
+        return e;
+    }
+    crate::audit::network_failed(caller.uid.as_raw(), name, e.message());
+    fail!(
+        "network `{name}': its definition is invalid (details in syslog; run `vnet-helper check' \
+         as root)"
+    )
 }

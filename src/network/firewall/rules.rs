@@ -293,6 +293,7 @@ fn host(cx: &mut Ctx) {
 fn forwarding(cx: &mut Ctx) {
     let (i, o, subnet) = (cx.bridge_in(), cx.bridge_out(), cx.subnet);
     let mode = cx.def.mode;
+    let uplink = cx.def.uplink.clone().filter(|_| mode == Mode::Nat);
     cx.add(
         Hook::GuestToGuest,
         vec![i.clone(), o.clone()],
@@ -313,12 +314,11 @@ fn forwarding(cx: &mut Ctx) {
     if open_inbound {
         cx.add(Hook::IntoBridge, vec![o.clone(), to_subnet], Action::Accept);
     } else if mode == Mode::Nat {
-        let reply = Match::Conntrack(Ct::Reply);
-        cx.add(
-            Hook::IntoBridge,
-            vec![o.clone(), to_subnet, reply],
-            Action::Accept,
-        );
+        // Replies come back only through the uplink, when there is one
+        // (libvirt's <forward dev=...>).
+        let mut m: Vec<Match> = uplink.clone().map(Match::In).into_iter().collect();
+        m.extend([o.clone(), to_subnet, Match::Conntrack(Ct::Reply)]);
+        cx.add(Hook::IntoBridge, m, Action::Accept);
         for f in cx.forwards.clone() {
             let m = vec![
                 o.clone(),
@@ -331,11 +331,11 @@ fn forwarding(cx: &mut Ctx) {
     }
     cx.add(Hook::IntoBridge, vec![o], Action::Reject);
     if mode != Mode::Isolated {
-        cx.add(
-            Hook::OutOfBridge,
-            vec![i.clone(), Match::Source(subnet)],
-            Action::Accept,
-        );
+        // Out of the uplink only, when there is one: not to a LAN, VPN or
+        // container bridge with the guests' private addresses.
+        let mut m = vec![i.clone(), Match::Source(subnet)];
+        m.extend(uplink.map(Match::Out));
+        cx.add(Hook::OutOfBridge, m, Action::Accept);
     }
     cx.add(Hook::OutOfBridge, vec![i], Action::Reject);
 }

@@ -398,11 +398,11 @@ to = "10.200.0.11:9000"
 -A VNET-vnet0-IN -i vnet0 -p udp -m udp --dport 67 -j ACCEPT
 -A VNET-vnet0-OUT -o vnet0 -p udp -m udp --dport 68 -j ACCEPT
 -A VNET-vnet0-FWX -i vnet0 -o vnet0 -j ACCEPT
--A VNET-vnet0-FWI -o vnet0 -d 10.200.0.0/24 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A VNET-vnet0-FWI -i eth0 -o vnet0 -d 10.200.0.0/24 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 -A VNET-vnet0-FWI -o vnet0 -d 10.200.0.10 -p tcp -m tcp --dport 80 -m conntrack --ctstate DNAT -j ACCEPT
 -A VNET-vnet0-FWI -o vnet0 -d 10.200.0.11 -p udp -m udp --dport 9000:9010 -m conntrack --ctstate DNAT -j ACCEPT
 -A VNET-vnet0-FWI -o vnet0 -j REJECT --reject-with icmp-port-unreachable
--A VNET-vnet0-FWO -i vnet0 -s 10.200.0.0/24 -j ACCEPT
+-A VNET-vnet0-FWO -i vnet0 -s 10.200.0.0/24 -o eth0 -j ACCEPT
 -A VNET-vnet0-FWO -i vnet0 -j REJECT --reject-with icmp-port-unreachable
 -I INPUT 1 -i vnet0 -j VNET-vnet0-IN
 -I OUTPUT 1 -o vnet0 -j VNET-vnet0-OUT
