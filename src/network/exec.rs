@@ -95,6 +95,17 @@ pub fn stop_verified(pid: u32, is_ours: impl Fn(u32) -> bool, grace: Duration) -
     !is_ours(pid)
 }
 
+/// Every process whose command line satisfies `test` (see cmdline_matches).
+pub fn processes_matching(test: impl Fn(&[&[u8]]) -> bool) -> Vec<u32> {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| cmdline_matches(pid, &test))
+        .collect()
+}
+
 /// Does /proc/PID/cmdline, split at NULs, satisfy `test`? (False for a
 /// process that is gone, or a zombie, whose command line is empty.)
 pub fn cmdline_matches(pid: u32, test: impl Fn(&[&[u8]]) -> bool) -> bool {

@@ -160,7 +160,10 @@ fn undo(def: &Definition, net: &paths::Network, done: Done, resumed: bool) -> Re
 /// file stays. The caller holds the network's lock. Every step is tried;
 /// every failure is reported.
 pub fn tear_down(net: &paths::Network) -> Result<()> {
+    // Markers first: a supervisor still starting then finds nothing to
+    // supervise.
     let _ = fs::remove_file(net.up_marker());
+    let _ = fs::remove_file(net.pending_marker());
     if supervisor::pid(net) != Some(std::process::id()) {
         supervisor::stop(net);
     }

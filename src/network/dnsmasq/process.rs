@@ -120,9 +120,24 @@ pub fn reload_hosts(def: &Definition, net: &paths::Network) -> Result<()> {
     Ok(())
 }
 
-/// Stop this network's dnsmasq if one runs.
+/// Stop this network's dnsmasq, every one that runs: the one in the pid
+/// file, and any that a bring-up killed half-way started without a pid file
+/// yet (found by its command line; looked for again until none is left, as
+/// one may be daemonizing meanwhile).
 pub fn stop(net: &paths::Network) {
-    if let Some(pid) = running(net) {
-        exec::stop_verified(pid, |p| is_ours(net, p), Duration::from_secs(1));
+    let conf = conf_arg(net);
+    for _ in 0..3 {
+        let mut pids: Vec<u32> = running(net).into_iter().collect();
+        pids.extend(exec::processes_matching(|args| {
+            args.contains(&conf.as_bytes())
+        }));
+        pids.sort_unstable();
+        pids.dedup();
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            exec::stop_verified(pid, |p| is_ours(net, p), Duration::from_secs(1));
+        }
     }
 }

@@ -32,9 +32,11 @@ pub fn alive(net: &paths::Network) -> bool {
 }
 
 fn is_supervisor(pid: u32, name: &str) -> bool {
-    exec::cmdline_matches(pid, |args| {
-        args.len() >= 3 && args[1] == b"supervise" && args[2] == name.as_bytes()
-    })
+    exec::cmdline_matches(pid, |args| supervises(args, name))
+}
+
+fn supervises(args: &[&[u8]], name: &str) -> bool {
+    args.len() >= 3 && args[1] == b"supervise" && args[2] == name.as_bytes()
 }
 
 /// The supervisor's pid from its status file, for `status` and `down`.
@@ -93,7 +95,13 @@ pub fn start(net: &paths::Network) -> Result<()> {
 /// version, a hang) SIGKILL. Only a pid that still is this network's
 /// supervisor is signalled, never a process that reused a dead one's pid.
 pub fn stop(net: &paths::Network) {
-    if let Some(pid) = pid(net) {
+    let mut pids: Vec<u32> = pid(net).into_iter().collect();
+    if pids.is_empty() && alive(net) {
+        // Alive but not (yet) reported: started by a bring-up that was
+        // killed before its supervisor wrote its status.
+        pids = exec::processes_matching(|args| supervises(args, &net.name));
+    }
+    for pid in pids {
         exec::stop_verified(pid, |p| is_supervisor(p, &net.name), Duration::from_secs(2));
     }
     // Its lock goes with its last descriptor (and one that is still starting

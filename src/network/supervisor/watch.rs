@@ -31,6 +31,11 @@ pub fn run(name: &str) -> Result<i32> {
     let Some(me) = take_supervisor_lock(&net)? else {
         return Ok(0); // another supervisor has it
     };
+    if !net.pending_marker().exists() && !net.up_marker().exists() {
+        // Started by a bring-up that was undone (or killed and cleaned up)
+        // before we got here: there is nothing to supervise.
+        return Ok(0);
+    }
     let report = |text: String| {
         let _ = fs::write(net.supervisor_status(), text);
     };
