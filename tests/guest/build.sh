@@ -5,7 +5,7 @@
 #                        module chain and an /init that mounts proc/sys/dev,
 #                        loads the modules, brings up lo and eth0, runs /test.sh
 #                        if present (a second cpio archive appended by
-#                        tests/guest/lib.sh), prints VH-GUEST markers on the
+#                        tests/lib/guest.sh), prints VH-GUEST markers on the
 #                        serial console and powers off.
 # Does nothing when OUTDIR already holds an image built from the same inputs.
 # Environment: GUEST_KVER forces a kernel version (default: the running one if

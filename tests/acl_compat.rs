@@ -22,16 +22,19 @@
 //! qemu-bridge-helper; it asserts OUR behaviour only and shows $REF's for the
 //! record.
 //!
-//! Run: `sudo cargo test --release --test differential -- --nocapture`
-//! (prints the case table). One sandbox per test; the cases loop inside it in
-//! an embedded Python harness (written to $WORK at run time).
+//! Run: `sudo cargo test --release --test acl_compat -- --nocapture`
+//! (prints the case table). One sandbox per test
+//! (tests/scripts/acl_compat/run_cases.sh); the cases loop inside it in
+//! tests/tools/acl_harness.py.
 //!
 //! Harness self-check without our binary: compile this file alone so that $VH
 //! is a copy of the reference helper (REF vs REF must all match):
 //!   env CARGO_MANIFEST_DIR=$PWD CARGO_BIN_EXE_vnet-helper=/usr/lib/qemu/qemu-bridge-helper \
-//!     rustc --edition 2021 --test tests/differential.rs -o /tmp/difftest && /tmp/difftest --nocapture
+//!     rustc --edition 2021 --test tests/acl_compat.rs -o /tmp/difftest && /tmp/difftest --nocapture
 //! (differential_matches_reference must pass; hardening_differences must fail.)
 mod common;
+
+use common::Sandbox;
 
 use std::fmt::Write as _;
 
@@ -453,7 +456,8 @@ fn hardening_must_name(case: &str) -> Option<&'static str> {
 }
 
 // ---------------------------------------------------------------------------
-// The harness: generated bash + Python, run in one sandbox.
+// The harness: tests/scripts/acl_compat/run_cases.sh runs
+// tests/tools/acl_harness.py on the cases (Python data written here).
 
 fn py_escape(s: &[u8], prefix: &str) -> String {
     let mut o = String::from(prefix);
@@ -522,101 +526,6 @@ fn py_cases(cases: &[Case]) -> String {
     o
 }
 
-/// Python harness. Runs as root inside the sandbox; for each case: wipe
-/// /etc/qemu and the scratch dir, create the files, call REF then VH as QEMU
-/// would, print one RES line per call:
-/// RES<TAB>case<TAB>REF|VH<TAB>class<TAB>rc<TAB>nfds<TAB>tap<TAB>master<TAB>ms<TAB>stderr
-const HARNESS: &str = r#"
-import os, sys, socket, subprocess, fcntl, struct, shutil, time
-exec(open(sys.argv[1]).read())
-REF = os.environ.get("REF", "")
-VH = os.environ["VH"]
-CASEDIR = "@CASEDIR@"
-TIMEOUT = 10.0
-TUNGETIFF = 0x800454d2
-ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
-
-def clean():
-    for n in os.listdir("/etc/qemu"):
-        p = os.path.join("/etc/qemu", n)
-        if os.path.isdir(p) and not os.path.islink(p):
-            shutil.rmtree(p)
-        else:
-            os.unlink(p)
-    shutil.rmtree(CASEDIR, ignore_errors=True)
-
-def setup(c):
-    os.mkdir(CASEDIR); os.chmod(CASEDIR, 0o755)
-    for (path, uid, gid, mode) in c["dirs"]:
-        os.makedirs(path, exist_ok=True); os.chown(path, uid, gid); os.chmod(path, mode)
-    for (path, content, uid, gid, mode) in c["files"]:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(content)
-        os.chown(path, uid, gid); os.chmod(path, mode)
-    for (path, target) in c["links"]:
-        os.symlink(target, path)
-
-def call(helper, who, c):
-    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    args = [helper, "--use-vnet", "--fd=%d" % b.fileno(), "--br=" + c["bridge"]]
-    t0 = time.monotonic()
-    try:
-        p = subprocess.Popen(args, pass_fds=(b.fileno(),), user=c["uid"], group=c["gid"],
-                             extra_groups=c["groups"], cwd=c["cwd"], env=ENV,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    finally:
-        b.close()
-    a.settimeout(TIMEOUT)
-    fds, nbytes, timed_out = [], 0, False
-    try:
-        msg, fds, flags, addr = socket.recv_fds(a, 16, 8)
-        nbytes = len(msg)
-    except socket.timeout:
-        timed_out = True
-    tap, master = "-", "-"
-    if fds:
-        try:
-            ifr = fcntl.ioctl(fds[0], TUNGETIFF, b"\0" * 40)
-            tap = ifr[:16].split(b"\0")[0].decode()
-            master = os.path.basename(os.readlink("/sys/class/net/%s/master" % tap))
-        except OSError as e:
-            master = "?" + type(e).__name__
-    try:
-        out, err = p.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        p.kill(); out, err = p.communicate(); timed_out = True
-    ms = (time.monotonic() - t0) * 1000
-    for fd in fds:
-        os.close(fd)
-    a.close()
-    rc = p.returncode
-    err = err.decode(errors="replace")
-    if timed_out:
-        cls = "timeout"
-    elif rc == 0 and len(fds) == 1 and master == c["bridge"]:
-        cls = "granted"
-    elif rc == 0:
-        cls = "BROKEN(exit 0, %d fds, bytes=%d, master=%s)" % (len(fds), nbytes, master)
-    elif fds:
-        cls = "BROKEN(exit %d with an fd)" % rc
-    elif "access denied by acl file" in err:
-        cls = "denied"
-    elif "failed to parse" in err:
-        cls = "parse-error"
-    else:
-        cls = "failed"
-    err1 = " | ".join(l.strip() for l in err.strip().splitlines()).replace("\t", " ")
-    print("RES\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%.1f\t%s" % (c["name"], who, cls, rc, len(fds), tap, master, ms, err1), flush=True)
-
-for c in CASES:
-    clean(); setup(c)
-    if not c["only_vh"]:
-        call(REF, "REF", c)
-    call(VH, "VH", c)
-clean()
-"#;
-
 struct Res {
     class: String,
     rc: i32,
@@ -637,21 +546,16 @@ impl Res {
 
 /// Run the cases in one sandbox. Returns None (after saying why) when the
 /// reference helper is not installed and we are not under CI.
-fn run(cases: &[Case]) -> Option<Vec<(Option<Res>, Option<Res>)>> {
-    let mut script = String::new();
-    script.push_str("if [ -z \"$REF\" ]; then echo NO_REF=1; exit 0; fi\n");
+fn run(test: &str, cases: &[Case]) -> Option<Vec<(Option<Res>, Option<Res>)>> {
+    let cases_file = common::temp_file("cases.py", &py_cases(cases));
+    let mut sandbox = Sandbox::new(test, "acl_compat/run_cases.sh")
+        .arg(&cases_file)
+        .arg(CASEDIR);
     for b in BRIDGES {
-        let _ = writeln!(
-            script,
-            "ip link add '{b}' type bridge && ip link set '{b}' up"
-        );
+        sandbox = sandbox.arg(*b);
     }
-    script.push_str("cat > \"$WORK/cases.py\" <<'VH_CASES_EOF'\n");
-    script.push_str(&py_cases(cases));
-    script.push_str("VH_CASES_EOF\ncat > \"$WORK/harness.py\" <<'VH_HARNESS_EOF'\n");
-    script.push_str(&HARNESS.replace("@CASEDIR@", CASEDIR));
-    script.push_str("VH_HARNESS_EOF\n/usr/bin/python3 \"$WORK/harness.py\" \"$WORK/cases.py\"\n");
-    let r = common::sandbox(&script).ok();
+    let r = sandbox.run().ok();
+    let _ = std::fs::remove_dir_all(cases_file.parent().unwrap());
     if r.stdout.lines().any(|l| l == "NO_REF=1") {
         if std::env::var_os("CI").is_some() {
             panic!(
@@ -688,10 +592,7 @@ fn run(cases: &[Case]) -> Option<Vec<(Option<Res>, Option<Res>)>> {
     }
     for (c, (rf, vh)) in cases.iter().zip(&out) {
         if vh.is_none() || (rf.is_none() && !c.only_vh) {
-            panic!(
-                "case {:?} produced no result\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                c.name, r.stdout, r.stderr
-            );
+            r.fail(&format!("case {:?} produced no result", c.name));
         }
     }
     Some(out)
@@ -761,12 +662,13 @@ fn stderr_detail(cases: &[Case], res: &[(Option<Res>, Option<Res>)], bad: &[usiz
 
 #[test]
 fn differential_matches_reference() {
-    if !common::have_root("differential_matches_reference") {
+    const TEST: &str = "differential_matches_reference";
+    if !common::have_root(TEST) {
         return;
     }
     let cases = compliance_cases();
     assert!(cases.len() >= 30);
-    let Some(res) = run(&cases) else { return };
+    let Some(res) = run(TEST, &cases) else { return };
     let mut verdicts = vec![];
     let mut bad = vec![];
     for (i, (c, (rf, vh))) in cases.iter().zip(&res).enumerate() {
@@ -817,11 +719,12 @@ fn differential_matches_reference() {
 
 #[test]
 fn hardening_differences() {
-    if !common::have_root("hardening_differences") {
+    const TEST: &str = "hardening_differences";
+    if !common::have_root(TEST) {
         return;
     }
     let cases = hardening_cases();
-    let Some(res) = run(&cases) else { return };
+    let Some(res) = run(TEST, &cases) else { return };
     let mut verdicts = vec![];
     let mut bad = vec![];
     for (i, (c, (_, vh))) in cases.iter().zip(&res).enumerate() {

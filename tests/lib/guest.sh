@@ -1,6 +1,7 @@
-# tests/guest/lib.sh: boot the busybox test guest (tests/guest/build.sh) under
+# shellcheck shell=bash
+# tests/lib/guest.sh: boot the busybox test guest (tests/guest/build.sh) under
 # QEMU/TCG as the unprivileged test user, from sandboxed test scripts
-# (tests/sandbox.sh). Source it after tests/lib.sh:  source "$TESTS/guest/lib.sh"
+# (tests/sandbox.sh), and talk to it. Source it after tests/lib/common.sh.
 #
 #   guest_boot NAME SCRIPT [QEMU ARGS...]   boot, run SCRIPT in the guest, wait;
 #                                           0 iff the guest printed TEST-RC=0
@@ -10,6 +11,11 @@
 #   guest_running NAME                      true while its QEMU has not exited
 #   guest_expect NAME REGEX                 grep the serial log (ERE)
 #   guest_log NAME                          path of the serial log
+#   nic BRIDGE MAC                          QEMU options of a NIC through $VH
+#   guest_value NAME KEY / gval NAME KEY    what the guest printed
+#   release_guest NAME IP / tell_guest IP MSG   unblock a waiting guest
+#   guest_snippets / guest_script FILE      shell functions for guest scripts
+#   guest_overlay_build                     static extras for GUEST_OVERLAY
 #
 # SCRIPT is a file (or - for stdin) run by `sh -e` inside the guest after eth0
 # is up (busybox: ip, ping, udhcpc, nc, httpd; wget crashes, use nc). Its output
@@ -53,7 +59,7 @@ guest_start() {
   cat "$WORK/guest-img/base.cpio.gz" "$d/test.cpio.gz" > "$d/initrd"
   chmod 0755 "$d"; chmod 0644 "$d/initrd"
   : > "$log"; : > "$log.qemu-stderr"
-  # shellcheck disable=SC2086  # $GUEST_RUN_AS / $AS_USER are command prefixes
+  # shellcheck disable=SC2086 # $GUEST_RUN_AS / $AS_USER are command prefixes
   ${GUEST_RUN_AS:-$AS_USER} timeout -k 5 "${GUEST_TIMEOUT:-150}" \
     qemu-system-x86_64 -accel tcg -m "${GUEST_MEM:-256}" -smp 1 \
       -nodefaults -no-user-config -display none -serial stdio -no-reboot \
@@ -116,4 +122,79 @@ guest_expect() {
   if ! grep -Eq -- "$2" "$(guest_log "$1")"; then
     _guest_dump "$1" "expected /$2/ in the serial log"; return 1
   fi
+}
+
+# ---------------------------------------------------------------------------
+# Talking to guests.
+
+# nic BRIDGE MAC: the QEMU options of one virtio NIC on BRIDGE through $VH
+nic() { echo "-netdev bridge,id=n0,br=$1,helper=$VH -device virtio-net-pci,netdev=n0,mac=$2"; }
+
+# guest_value NAME KEY: the last KEY=... line the guest printed (CR stripped)
+guest_value() {
+  tr -d '\r' < "$(guest_log "$1")" | sed -n "s/^$2=//p" | tail -n 1
+}
+
+# gval NAME KEY: the value of the first "KEY=VALUE" line of guest NAME's
+# serial log (carriage returns stripped, one pair of [brackets] removed)
+gval() {
+  tr -d '\r' < "$(guest_log "$1")" | sed -n "s/^$2=//p" | head -1 | sed 's/^\[\(.*\)\]$/\1/'
+}
+
+# release_guest NAME IP: tell a guest blocked in wait_release to finish
+# (retrying while it is still starting its listener); 1 if it could not be told.
+release_guest() {
+  local i
+  for i in $(seq 60); do
+    guest_running "$1" || return 1
+    if timeout 5 bash -c "echo go > /dev/tcp/$2/7777" 2>/dev/null; then return 0; fi
+    sleep 0.5
+  done
+  return 1
+}
+
+# tell_guest IP MSG: deliver MSG to the guest's `nc -l -p 7777` (wait_go),
+# retrying for up to ~30 s until its listener is up; 0 if delivered, else 1
+tell_guest() {
+  local i
+  for i in $(seq 60); do
+    if timeout 3 bash -c "echo '$2' > /dev/tcp/$1/7777" 2>/dev/null; then return 0; fi
+    sleep 0.5
+  done
+  echo "tell_guest $1: could not connect" >&2
+  return 1
+}
+
+# guest_snippets: shell functions for a guest's script (busybox sh -e), on
+# stdout. dhcp HOSTNAME: take a lease with the image's udhcpc script
+# (tests/guest/build.sh: configures eth0, the default route and resolv.conf,
+# writes /tmp/dhcp.env) and print it as LEASE_* lines. pings N ADDR TAG,
+# tcp TAG ADDR PORT. wait_release: block (bounded) until the host connects to
+# port 7777 (see release_guest). lease, wait_go, listen9000, try_tcp: the
+# same kind of thing for tests/scripts/features (see guest_script).
+guest_snippets() {
+  cat "$TESTS/lib/guest_side.sh"
+}
+
+# guest_script FILE < BODY: guest_snippets followed by BODY, as FILE
+guest_script() { { guest_snippets; cat; } > "$1"; }
+
+# ---------------------------------------------------------------------------
+# The guest's extras, in $GUEST_EXTRAS (give it as GUEST_OVERLAY): a static
+# UDP recorder (busybox nc here has no -u), a static DHCPv6 client (no udhcpc6
+# either), both from tests/tools/, and a listener script.
+
+GUEST_EXTRAS=$WORK/overlay
+
+guest_overlay_build() {
+  [ -x "$GUEST_EXTRAS/bin/dhcp6c" ] && return 0
+  mkdir -p "$GUEST_EXTRAS/bin"
+  local p
+  for p in udprecv dhcp6c; do
+    gcc -static -O2 -o "$GUEST_EXTRAS/bin/$p" "$TESTS/tools/$p.c"
+    strip "$GUEST_EXTRAS/bin/$p" 2>/dev/null || true
+  done
+  printf '#!/bin/sh\necho LISTENER-OK\n' > "$GUEST_EXTRAS/bin/listener-ok"
+  chmod 0755 "$GUEST_EXTRAS/bin/"*
+  chmod -R a+rX "$GUEST_EXTRAS"
 }
