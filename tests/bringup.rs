@@ -59,7 +59,7 @@ fn expected_chains(name: &str) -> Vec<String> {
     v
 }
 
-/// Nothing of a network exists: what `nothing NAME PREFIX` (net_lib.sh)
+/// Nothing of a network exists: what `nothing NAME PREFIX` (tests/lib/net.sh)
 /// printed, the firewall compared with the baseline in $WORK/fw.base.
 #[track_caller]
 fn expect_nothing(r: &Run, p: &str, also_forward_and_lib: bool) {

@@ -65,7 +65,7 @@ diff_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 # (each try is a fresh run).
 wait_for() {
   local limit=$1 end; shift
-  end=$(awk -v t="$EPOCHREALTIME" -v l="$limit" 'BEGIN { printf "%d", (t + l) * 1000000 }')
+  end=$(awk -v t="$EPOCHREALTIME" -v l="$limit" 'BEGIN { printf "%.0f", (t + l) * 1000000 }')
   while :; do
     if "$@"; then return 0; fi
     [ "${EPOCHREALTIME//[.,]/}" -gt "$end" ] && return 1
@@ -137,3 +137,6 @@ export_functions() {
   # shellcheck disable=SC2046 # one word per function name
   export -f $(declare -F | awk '{ print $3 }')
 }
+
+# yes_no CMD...: "yes" if CMD succeeds, else "no"
+yes_no() { if "$@"; then echo yes; else echo no; fi; }

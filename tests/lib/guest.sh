@@ -11,7 +11,7 @@
 #   guest_running NAME                      true while its QEMU has not exited
 #   guest_expect NAME REGEX                 grep the serial log (ERE)
 #   guest_log NAME                          path of the serial log
-#   nic BRIDGE MAC                          QEMU options of a NIC through $VH
+#   nic BRIDGE MAC                          NIC=(QEMU options of a NIC via $VH)
 #   guest_value NAME KEY / gval NAME KEY    what the guest printed
 #   release_guest NAME IP / tell_guest IP MSG   unblock a waiting guest
 #   guest_snippets / guest_script FILE      shell functions for guest scripts
@@ -127,8 +127,11 @@ guest_expect() {
 # ---------------------------------------------------------------------------
 # Talking to guests.
 
-# nic BRIDGE MAC: the QEMU options of one virtio NIC on BRIDGE through $VH
-nic() { echo "-netdev bridge,id=n0,br=$1,helper=$VH -device virtio-net-pci,netdev=n0,mac=$2"; }
+# nic BRIDGE MAC: NIC=(the QEMU options of one virtio NIC on BRIDGE through $VH)
+nic() {
+  # shellcheck disable=SC2034 # for the caller: guest_start NAME SCRIPT "${NIC[@]}"
+  NIC=(-netdev "bridge,id=n0,br=$1,helper=$VH" -device "virtio-net-pci,netdev=n0,mac=$2")
+}
 
 # guest_value NAME KEY: the last KEY=... line the guest printed (CR stripped)
 guest_value() {

@@ -418,3 +418,14 @@ holds_file() {
   done
   return 1
 }
+
+# report_fw_same KEY FILE: KEY=yes if the firewall is exactly as saved in
+# FILE (fw_save), else KEY=no and the difference
+report_fw_same() {
+  if fw_same "$2"; then echo "$1=yes"; else echo "$1=no"; diff "$2" <(fw_save) || true; fi
+}
+
+# report_nft_same KEY FILE: the same for nft_save
+report_nft_same() {
+  if nft_same "$2"; then echo "$1=yes"; else echo "$1=no"; diff "$2" <(nft_save) || true; fi
+}
