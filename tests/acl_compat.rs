@@ -614,8 +614,8 @@ fn table(cases: &[Case], res: &[(Option<Res>, Option<Res>)], verdicts: &[String]
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "{:<w$}  {:<b$}  {:<20}  {:<20}  {}",
-        "case", "bridge", "REF", "VH", "verdict"
+        "{:<w$}  {:<b$}  {:<20}  {:<20}  verdict",
+        "case", "bridge", "REF", "VH"
     );
     let _ = writeln!(t, "{}", "-".repeat(w + b + 60));
     for ((c, (rf, vh)), v) in cases.iter().zip(res).zip(verdicts) {

@@ -106,7 +106,7 @@ fn case_lines(r: &Run, label: &str) -> String {
 fn check(r: &Run, label: &str, want: Want) -> Vec<String> {
     let mut bad = Vec::new();
     let g = |k: &str| get(r, label, k).unwrap_or_else(|| format!("<no {k}>"));
-    if g("LEFT") != "" {
+    if !g("LEFT").is_empty() {
         bad.push(format!("tap devices left after the call: {}", g("LEFT")));
     }
     match want {

@@ -495,7 +495,7 @@ fn allowed_name_without_definition_is_plain_drop_in() {
     expect_contains(&r, "STDERR", "does not exist");
     expect_nothing(&r, "", true);
     expect(&r, "RUN_TOP", "absent");
-    if !r.maybe("REF_RC").is_none() {
+    if r.maybe("REF_RC").is_some() {
         expect(&r, "REF_RC", "1");
         expect(&r, "REF_GOT_FD", "no");
     }

@@ -52,7 +52,7 @@ fn status_as_user_and_root() {
     expect(&r, "USER_TEXT_TAP", "1");
     expect(&r, "USER_TEXT_LEASE", "1");
     expect(&r, "USER_JSON_RC", "0");
-    let mut taps = vec![tap.clone(), "vh1".to_string()];
+    let mut taps = [tap.clone(), "vh1".to_string()];
     taps.sort();
     for p in ["USER_", "USER1_", "ROOT_"] {
         let k = |s: &str| format!("{p}{s}");
