@@ -45,7 +45,7 @@ if [ "${1:-}" = "--uninstall" ]; then
   else
     [ -f "$bin" ] && rm -f "$bin" && echo "removed $bin"
   fi
-  rmdir "$defs" 2>/dev/null && echo "removed $defs (empty)" || true
+  if rmdir "$defs" 2>/dev/null; then echo "removed $defs (empty)"; fi
   echo "left in place: network definitions, /etc/qemu/bridge.conf unless install.sh created it, leases under /var/lib/vnet-helper"
   exit 0
 fi

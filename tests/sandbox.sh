@@ -23,6 +23,7 @@ if [ "$(id -u)" != 0 ]; then echo "sandbox.sh: must run as root" >&2; exit 2; fi
 bin=$(readlink -f "$1"); script=$(readlink -f "$2"); shift 2
 here=$(dirname "$(readlink -f "$0")")
 
+# shellcheck disable=SC2016 # the inner script expands its own variables
 exec unshare --mount --net --pid --fork --mount-proc --propagation private -- bash -c '
 set -euo pipefail
 bin=$1; script=$2; here=$3; shift 3

@@ -5,7 +5,7 @@
 #                        module chain and an /init that mounts proc/sys/dev,
 #                        loads the modules, brings up lo and eth0, runs /test.sh
 #                        if present (a second cpio archive appended by
-#                        tests/guest/lib.sh), prints VH-GUEST markers on the
+#                        tests/lib/guest.sh), prints VH-GUEST markers on the
 #                        serial console and powers off.
 # Does nothing when OUTDIR already holds an image built from the same inputs.
 # Environment: GUEST_KVER forces a kernel version (default: the running one if
@@ -26,7 +26,7 @@ if [ -z "$kver" ]; then
   if [ -e "/boot/vmlinuz-$r" ] && [ -d "/lib/modules/$r/kernel" ]; then
     kver=$r
   else
-    for k in $(ls /boot/vmlinuz-* 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V -r); do
+    for k in $(find /boot -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' 2>/dev/null | sed 's|^vmlinuz-||' | sort -V -r); do
       if [ -d "/lib/modules/$k/kernel" ]; then kver=$k; break; fi
     done
   fi
@@ -34,7 +34,7 @@ fi
 [ -n "$kver" ] || { echo "build.sh: no /boot/vmlinuz-* with /lib/modules/<ver>/kernel (install linux-image-amd64)" >&2; exit 1; }
 kernel=/boot/vmlinuz-$kver
 moddir=/lib/modules/$kver
-[ -x "$busybox" ] && "$busybox" --list >/dev/null || { echo "build.sh: busybox-static missing" >&2; exit 1; }
+if ! [ -x "$busybox" ] || ! "$busybox" --list >/dev/null; then echo "build.sh: busybox-static missing" >&2; exit 1; fi
 
 # --- resolve the module files (only what exists, in order) ---
 kos=()

@@ -42,7 +42,7 @@ Options:
   --hold SECONDS         keep the tap fd open this long before exiting
   --hold-cmd CMD         run CMD with bash while the fd is held (TAP exported);
                          its exit status becomes HOLD_RC=<n>
-Environment HOLD / HOLD_CMD act like --hold / --hold-cmd (see tests/lib.sh).
+Environment HOLD / HOLD_CMD act like --hold / --hold-cmd (see call_helper in tests/lib/common.sh).
 The exit status of this script is 0 unless its own usage is wrong (2).
 """
 import array
