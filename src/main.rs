@@ -22,8 +22,11 @@ mod args;
 mod audit;
 mod commands;
 mod fdpass;
+mod ifname;
+mod netaddr;
 mod network;
 mod privileges;
+mod safe_file;
 mod sys;
 mod tap;
 

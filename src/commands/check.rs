@@ -3,8 +3,11 @@
 //! well (like `visudo -c` or `nginx -t`). Runs with the caller's permissions:
 //! a user sees what the helper would see when called by them.
 
+use std::net::Ipv4Addr;
+
 use crate::acl::{self, Severity};
 use crate::error::Result;
+use crate::netaddr::Prefix;
 use crate::network::{definition, DEFINITIONS_DIR};
 use crate::privileges::{self, Caller};
 
@@ -28,10 +31,10 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
         }
     });
 
-    let mut subnets: Vec<(String, definition::Ipv4Net)> = Vec::new();
+    let mut subnets: Vec<(String, Prefix<Ipv4Addr>)> = Vec::new();
     for name in crate::network::lifecycle::defined_networks() {
         let path = std::path::Path::new(DEFINITIONS_DIR).join(format!("{name}.toml"));
-        if let Err(e) = crate::args::check_bridge_name(&name) {
+        if let Err(e) = crate::ifname::check_bridge_name(&name) {
             problems += 1;
             say!(
                 "{}: the file name is not a usable bridge name: {e}",
@@ -43,13 +46,7 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
             Ok(def) => {
                 if let Some(net) = def.subnet() {
                     for (other, theirs) in &subnets {
-                        let p = net.prefix.min(theirs.prefix);
-                        if (definition::Ipv4Net {
-                            address: net.address,
-                            prefix: p,
-                        })
-                        .contains(theirs.address)
-                        {
+                        if net.overlaps(theirs) {
                             problems += 1;
                             say!(
                                 "{}: subnet {net} overlaps network `{other}' ({theirs})",

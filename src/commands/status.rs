@@ -52,7 +52,7 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
             "--json" => json = true,
             s if s.starts_with('-') => return Err(fail!("status: unknown option `{s}'")),
             s => {
-                crate::args::check_bridge_name(s)?;
+                crate::ifname::check_bridge_name(s)?;
                 only = Some(s.to_string());
             }
         }

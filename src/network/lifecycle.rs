@@ -84,7 +84,7 @@ pub fn defined_networks() -> Vec<String> {
                     e.file_name()
                         .to_str()
                         .and_then(|n| n.strip_suffix(".toml"))
-                        .filter(|n| crate::args::check_bridge_name(n).is_ok())
+                        .filter(|n| crate::ifname::check_bridge_name(n).is_ok())
                         .map(String::from)
                 })
                 .collect()
