@@ -42,19 +42,16 @@
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fmt;
-use std::fs::OpenOptions;
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
+use crate::ifname::{self, IFNAMSIZ};
+use crate::output::printable;
+use crate::safe_file::{self, Refused, Symlinks};
 
 /// The ACL file the helper reads (fixed at compile time, as in qemu).
 pub const DEFAULT_ACL_FILE: &str = crate::paths::ACL_FILE;
-
-/// Interface names (with their NUL) fit in IFNAMSIZ bytes.
-pub const IFNAMSIZ: usize = 16;
 
 /// How many levels of `include` below the main file are followed.
 pub const MAX_INCLUDE_DEPTH: usize = 8;
@@ -91,50 +88,25 @@ pub trait AclFiles {
     fn read(&self, path: &Path) -> std::result::Result<Vec<u8>, ReadError>;
 }
 
-/// The real file system, with the ownership and mode checks.
+/// The real file system, with the ownership and mode checks
+/// (`safe_file`; symbolic links are followed, as qemu follows them).
 pub struct SystemFiles;
 
 impl AclFiles for SystemFiles {
     fn read(&self, path: &Path) -> std::result::Result<Vec<u8>, ReadError> {
-        // O_NONBLOCK: opening a FIFO must not hang us (it is refused just below);
-        // it changes nothing for the regular files we actually read.
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK)
-            .open(path)
-            .map_err(io_reason)?;
-        // fstat on the descriptor we read from, never a second lookup of the path.
-        let meta = file.metadata().map_err(io_reason)?;
-        if !meta.file_type().is_file() {
-            return Err(ReadError::Failed(
-                "refusing: not a regular file".to_string(),
-            ));
-        }
-        if meta.uid() != 0 {
-            return Err(ReadError::Failed(format!(
-                "refusing: owned by uid {}, not root",
-                meta.uid()
-            )));
-        }
-        let mode = meta.mode() & 0o7777;
-        if mode & 0o022 != 0 {
-            return Err(ReadError::Failed(format!(
+        safe_file::read_root_owned(path, Symlinks::Follow, MAX_FILE_SIZE).map_err(|r| match r {
+            Refused::Open(e) | Refused::Io(e) => io_reason(e),
+            Refused::NotRegular => ReadError::Failed("refusing: not a regular file".to_string()),
+            Refused::NotRoot { uid } => {
+                ReadError::Failed(format!("refusing: owned by uid {uid}, not root"))
+            }
+            Refused::Writable { mode } => ReadError::Failed(format!(
                 "refusing: writable by group or others (mode {mode:04o})"
-            )));
-        }
-        let too_big = || ReadError::Failed(format!("refusing: larger than {MAX_FILE_SIZE} bytes"));
-        if meta.len() > MAX_FILE_SIZE {
-            return Err(too_big());
-        }
-        let mut data = Vec::with_capacity(meta.len() as usize);
-        (&file)
-            .take(MAX_FILE_SIZE + 1)
-            .read_to_end(&mut data)
-            .map_err(io_reason)?;
-        if data.len() as u64 > MAX_FILE_SIZE {
-            return Err(too_big());
-        }
-        Ok(data)
+            )),
+            Refused::TooLarge { .. } => {
+                ReadError::Failed(format!("refusing: larger than {MAX_FILE_SIZE} bytes"))
+            }
+        })
     }
 }
 
@@ -387,22 +359,6 @@ fn parse_line(raw: &[u8]) -> Line<'_> {
     }
 }
 
-/// Why a name rule can never match an interface (Linux `dev_valid_name`),
-/// if it cannot.
-fn never_matches(name: &[u8]) -> Option<&'static str> {
-    if name.is_empty() {
-        Some("the name is empty")
-    } else if name == b"." || name == b".." {
-        Some("`.' and `..' are not interface names")
-    } else if name.iter().any(|&b| is_space(b) || b == 0x0b) {
-        Some("interface names contain no whitespace")
-    } else if name.iter().any(|&b| b == b'/' || b == b':') {
-        Some("interface names contain no `/' or `:'")
-    } else {
-        None
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     /// As the helper: a file stops at its first error.
@@ -549,7 +505,7 @@ impl<'a, 'r> Walker<'a, 'r> {
             Rule::Deny(name) => ("deny", name),
             Rule::AllowAll | Rule::DenyAll => return,
         };
-        if let Some(why) = never_matches(name) {
+        if let Some(why) = ifname::kernel_refuses(name) {
             (self.report)(&Problem {
                 file: file.to_string(),
                 line: Some(line),
@@ -562,28 +518,6 @@ impl<'a, 'r> Walker<'a, 'r> {
             });
         }
     }
-}
-
-/// Bytes from a file or the command line made safe to print: control
-/// characters and bytes that are not UTF-8 are written as \xNN.
-fn printable(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    out.push_str(&format!("\\x{b:02x}"));
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
 }
 
 fn show_path(path: &Path) -> String {
@@ -1197,13 +1131,6 @@ mod tests {
         assert!(warnings.iter().all(|p| p.denied), "{warnings:?}");
         assert_eq!(acl.decide("br-alice"), Decision::NotAllowed);
         assert_eq!(acl.decide("vnet0"), Decision::Granted);
-    }
-
-    #[test]
-    fn printable_escapes() {
-        assert_eq!(printable(b"br0"), "br0");
-        assert_eq!(printable(b"a\tb\x7f\xff"), "a\\x09b\\x7f\\xff");
-        assert_eq!(printable("\u{e9}\u{85}".as_bytes()), "\u{e9}\\xc2\\x85");
     }
 
     /// Real files: the ownership and mode checks (the chown part needs root).

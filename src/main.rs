@@ -25,10 +25,13 @@ mod args;
 mod audit;
 mod commands;
 mod fdpass;
+mod ifname;
 mod mac;
+mod netaddr;
 mod network;
 mod paths;
 mod privileges;
+mod safe_file;
 // The only module allowed to hold unsafe code; see Cargo.toml [lints].
 #[allow(unsafe_code)]
 mod sys;

@@ -3,8 +3,11 @@
 //! well (like `visudo -c` or `nginx -t`). Runs with the caller's permissions:
 //! a user sees what the helper would see when called by them.
 
+use std::net::Ipv4Addr;
+
 use crate::acl::{self, Severity};
 use crate::error::Result;
+use crate::netaddr::Prefix;
 use crate::network::{definition, definitions};
 use crate::paths;
 use crate::privileges::{self, Caller};
@@ -29,14 +32,14 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
         }
     });
 
-    let mut subnets: Vec<(String, definition::Ipv4Net)> = Vec::new();
+    let mut subnets: Vec<(String, Prefix<Ipv4Addr>)> = Vec::new();
     for name in definitions::files() {
         let path = paths::definition(&name);
-        if let Err(e) = definition::check_ifname(&name) {
+        if let Err(e) = crate::ifname::check_managed_name(&name) {
             problems += 1;
             say!(
                 "{}: the file name is not a valid network name: {e}; it defines no network",
-                crate::args::printable(&path.display().to_string())
+                crate::output::printable(path.as_os_str().as_encoded_bytes())
             );
             continue;
         }
@@ -44,13 +47,7 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
             Ok(def) => {
                 if let Some(net) = def.subnet() {
                     for (other, theirs) in &subnets {
-                        let p = net.prefix.min(theirs.prefix);
-                        if (definition::Ipv4Net {
-                            address: net.address,
-                            prefix: p,
-                        })
-                        .contains(theirs.address)
-                        {
+                        if net.overlaps(theirs) {
                             problems += 1;
                             say!(
                                 "{}: subnet {net} overlaps network `{other}' ({theirs})",

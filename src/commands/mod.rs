@@ -130,7 +130,7 @@ fn guard(args: &[String], caller: &Caller) -> Result<i32> {
 fn one_name(args: &[String], usage: &str) -> Result<String> {
     match args {
         [n] if !n.starts_with('-') => {
-            crate::args::check_bridge_name(n)?;
+            crate::ifname::check_bridge_name(n)?;
             Ok(n.clone())
         }
         _ => Err(fail!("{}", usage.lines().next().unwrap_or(usage))),

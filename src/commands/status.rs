@@ -56,7 +56,7 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
             "--json" => json = true,
             s if s.starts_with('-') => return Err(fail!("status: unknown option `{s}'")),
             s => {
-                crate::args::check_bridge_name(s)?;
+                crate::ifname::check_bridge_name(s)?;
                 only = Some(s.to_string());
             }
         }
@@ -296,35 +296,34 @@ fn to_text(nets: &[Net], root: bool) -> String {
             _ => "unknown (root only)",
         };
         let _ = writeln!(s, "  firewall rules: {rules}");
-        let _ = writeln!(s, "  taps: {}", n.taps.len());
-        for t in &n.taps {
-            let owners: Vec<String> = t
-                .owners
-                .iter()
-                .map(|(p, u)| format!("pid {p} uid {u}"))
-                .collect();
-            let _ = writeln!(
-                s,
-                "    {}{}{}",
-                t.name,
-                if owners.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", owners.join(", "))
-                },
-                if t.attached {
-                    ""
-                } else {
-                    " [no process holds it: not counted as a guest]"
-                }
-            );
-        }
+        taps_text(&mut s, &n.taps);
         let _ = writeln!(s, "  leases: {}", n.leases.len());
         for l in &n.leases {
             let _ = writeln!(s, "    {} {} {} expires {}", l.mac, l.ip, l.host, l.expiry);
         }
     }
     s
+}
+
+/// The taps of one network, with their owners and whether they count.
+fn taps_text(s: &mut String, taps: &[Tap]) {
+    let _ = writeln!(s, "  taps: {}", taps.len());
+    for t in taps {
+        let owners: Vec<String> = t
+            .owners
+            .iter()
+            .map(|(p, u)| format!("pid {p} uid {u}"))
+            .collect();
+        let owners = match owners.is_empty() {
+            true => String::new(),
+            false => format!(" ({})", owners.join(", ")),
+        };
+        let orphan = match t.attached {
+            true => "",
+            false => " [no process holds it: not counted as a guest]",
+        };
+        let _ = writeln!(s, "    {}{owners}{orphan}", t.name);
+    }
 }
 
 fn q(s: &str) -> String {

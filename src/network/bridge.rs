@@ -13,11 +13,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use futures_util::stream::TryStreamExt;
 use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::link::{BridgeStpState, InfoKind, LinkAttribute, LinkInfo, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteType};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteType,
+};
 use rtnetlink::{Handle, LinkBridge, LinkUnspec, RouteMessageBuilder};
 
 use crate::error::{OrFail, Result};
-use crate::network::definition::{Definition, Ipv4Net, Ipv6Net, Mode};
+use crate::netaddr::{Family, Prefix};
+use crate::network::definition::{Definition, Mode};
 use crate::network::sysctl;
 
 /// Run `f` with an rtnetlink handle on a current-thread runtime.
@@ -106,24 +109,6 @@ pub async fn ports(h: &Handle, index: u32) -> Result<Vec<Port>> {
     Ok(out)
 }
 
-fn overlaps4(a: Ipv4Net, b: Ipv4Net) -> bool {
-    let p = a.prefix.min(b.prefix);
-    let m = Ipv4Net {
-        address: a.address,
-        prefix: p,
-    };
-    m.contains(b.address)
-}
-
-fn overlaps6(a: Ipv6Net, b: Ipv6Net) -> bool {
-    let p = a.prefix.min(b.prefix);
-    Ipv6Net {
-        address: a.address,
-        prefix: p,
-    }
-    .contains(b.address)
-}
-
 /// Refuse a subnet that overlaps an address or a (non-default) route of any
 /// interface but the network's own bridge.
 pub async fn check_collisions(h: &Handle, def: &Definition) -> Result<()> {
@@ -148,48 +133,20 @@ pub async fn check_collisions(h: &Handle, def: &Definition) -> Result<()> {
             continue;
         }
         for attr in &a.attributes {
-            let AddressAttribute::Address(ip) = attr else {
+            let AddressAttribute::Address(ip) = *attr else {
                 continue;
             };
-            match (*ip, def.subnet(), def.ipv6) {
-                (IpAddr::V4(v4), Some(net), _) if !v4.is_loopback() => {
-                    let theirs = Ipv4Net {
-                        address: v4,
-                        prefix: a.header.prefix_len,
-                    };
-                    if overlaps4(net, theirs) {
-                        return Err(collide(format!(
-                            "address {theirs} on {}",
-                            name_of(a.header.index)
-                        )));
-                    }
-                }
-                (IpAddr::V6(v6), _, Some(net6)) if !v6.is_loopback() && !is_link_local(v6) => {
-                    let theirs = Ipv6Net {
-                        address: v6,
-                        prefix: a.header.prefix_len,
-                    };
-                    if overlaps6(net6, theirs) {
-                        return Err(collide(format!(
-                            "address {theirs} on {}",
-                            name_of(a.header.index)
-                        )));
-                    }
-                }
-                _ => {}
+            if ip.is_loopback() || is_link_local(ip) {
+                continue;
+            }
+            if let Some(theirs) = overlapping(def, ip, a.header.prefix_len) {
+                let on = name_of(a.header.index);
+                return Err(collide(format!("address {theirs} on {on}")));
             }
         }
     }
 
-    for v6 in [false, true] {
-        if (v6 && def.ipv6.is_none()) || (!v6 && def.subnet().is_none()) {
-            continue;
-        }
-        let msg = if v6 {
-            RouteMessageBuilder::<Ipv6Addr>::new().build()
-        } else {
-            RouteMessageBuilder::<Ipv4Addr>::new().build()
-        };
+    for msg in route_dumps(def) {
         let mut routes = h.route().get(msg).execute();
         while let Some(r) = routes.try_next().await.or_fail(|| "listing routes")? {
             if r.header.destination_prefix_length == 0
@@ -198,46 +155,63 @@ pub async fn check_collisions(h: &Handle, def: &Definition) -> Result<()> {
             {
                 continue;
             }
-            let mut dst = None;
-            let mut oif = None;
-            for a in &r.attributes {
-                match a {
-                    RouteAttribute::Destination(d) => dst = Some(d.clone()),
-                    RouteAttribute::Oif(i) => oif = Some(*i),
-                    _ => {}
-                }
-            }
+            let (dst, oif) = destination_and_oif(&r);
             if oif.is_some() && oif == own {
                 continue;
             }
-            let via = oif
-                .map(|i| format!(" (via {})", name_of(i)))
-                .unwrap_or_default();
-            let plen = r.header.destination_prefix_length;
-            match (dst, def.subnet(), def.ipv6) {
-                (Some(RouteAddress::Inet(d)), Some(net), _) if !v6 => {
-                    let theirs = Ipv4Net {
-                        address: d,
-                        prefix: plen,
-                    };
-                    if overlaps4(net, theirs) {
-                        return Err(collide(format!("route {theirs}{via}")));
-                    }
-                }
-                (Some(RouteAddress::Inet6(d)), _, Some(net6)) if v6 && !is_link_local(d) => {
-                    let theirs = Ipv6Net {
-                        address: d,
-                        prefix: plen,
-                    };
-                    if overlaps6(net6, theirs) {
-                        return Err(collide(format!("route {theirs}{via}")));
-                    }
-                }
-                _ => {}
+            let Some(dst) = dst.filter(|d| !is_link_local(*d)) else {
+                continue;
+            };
+            if let Some(theirs) = overlapping(def, dst, r.header.destination_prefix_length) {
+                let via = oif
+                    .map(|i| format!(" (via {})", name_of(i)))
+                    .unwrap_or_default();
+                return Err(collide(format!("route {theirs}{via}")));
             }
         }
     }
     Ok(())
+}
+
+/// `ip/prefix` (an address or a route of the host), shown, if it overlaps
+/// the network's subnet of the same family.
+fn overlapping(def: &Definition, ip: IpAddr, prefix: u8) -> Option<String> {
+    fn hit<A: Family>(ours: Option<Prefix<A>>, address: A, prefix: u8) -> Option<String> {
+        let theirs = Prefix { address, prefix };
+        ours.filter(|n| n.overlaps(&theirs))
+            .map(|_| theirs.to_string())
+    }
+    match ip {
+        IpAddr::V4(a) => hit(def.subnet(), a, prefix),
+        IpAddr::V6(a) => hit(def.ipv6, a, prefix),
+    }
+}
+
+/// Route dump requests for the families the network has (IPv4 first).
+fn route_dumps(def: &Definition) -> Vec<RouteMessage> {
+    let mut dumps = Vec::new();
+    if def.subnet().is_some() {
+        dumps.push(RouteMessageBuilder::<Ipv4Addr>::new().build());
+    }
+    if def.ipv6.is_some() {
+        dumps.push(RouteMessageBuilder::<Ipv6Addr>::new().build());
+    }
+    dumps
+}
+
+/// A route's destination address and output interface, where it has them.
+fn destination_and_oif(r: &RouteMessage) -> (Option<IpAddr>, Option<u32>) {
+    let mut dst = None;
+    let mut oif = None;
+    for a in &r.attributes {
+        match a {
+            RouteAttribute::Destination(RouteAddress::Inet(d)) => dst = Some(IpAddr::V4(*d)),
+            RouteAttribute::Destination(RouteAddress::Inet6(d)) => dst = Some(IpAddr::V6(*d)),
+            RouteAttribute::Oif(i) => oif = Some(*i),
+            _ => {}
+        }
+    }
+    (dst, oif)
 }
 
 /// Does a default route (IPv4 or IPv6, main table) go out of `index`?
@@ -261,8 +235,9 @@ async fn carries_default_route(h: &Handle, index: u32) -> Result<bool> {
     Ok(false)
 }
 
-fn is_link_local(ip: Ipv6Addr) -> bool {
-    ip.segments()[0] & 0xffc0 == 0xfe80
+/// An IPv6 link-local address (fe80::/10); no IPv4 address counts.
+fn is_link_local(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// What `ensure` did, for undo.

@@ -52,6 +52,6 @@ pub fn files() -> Vec<String> {
 pub fn names() -> Vec<String> {
     files()
         .into_iter()
-        .filter(|n| definition::check_ifname(n).is_ok())
+        .filter(|n| crate::ifname::check_managed_name(n).is_ok())
         .collect()
 }
