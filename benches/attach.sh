@@ -9,6 +9,9 @@
 #   BENCH_RAW=/path/raw.tsv benches/attach.sh ...  keep every timing (round, target, us)
 #   BENCH_NICE=-10 benches/attach.sh ...           run the timing loop (and so the helpers)
 #                                                  at that nice level (default 0)
+#   VH_BASELINE=/path/to/old/binary benches/attach.sh ...
+#                                                  also time an earlier build in the same loop
+#                                                  (before/after a change, as a ratio)
 #
 # Each call: fork, drop to uid/gid 4242 (no groups), exec the helper through its
 # setuid bit with --use-vnet --fd=N --br=br0, receive the tap fd, waitpid; timed by
@@ -47,14 +50,15 @@ if [ "${1:-}" != "--inside" ]; then
     # the floor (context only): static if libc.a is there, else dynamic
     gcc -O2 -Wall -Wextra -static -o "$tmp/floor" "$here/floor_helper.c" 2>/dev/null ||
         gcc -O2 -Wall -Wextra -o "$tmp/floor" "$here/floor_helper.c"
-    "$repo/tests/sandbox.sh" "$bin" "$here/attach.sh" --inside "$N" "$tmp/call" "$bin" "$tmp/raw.tsv" "$tmp/floor"
+    "$repo/tests/sandbox.sh" "$bin" "$here/attach.sh" --inside "$N" "$tmp/call" "$bin" "$tmp/raw.tsv" "$tmp/floor" \
+        "${VH_BASELINE:-}"
     if [ -n "${BENCH_RAW:-}" ]; then cp "$tmp/raw.tsv" "$BENCH_RAW"; echo "  raw timings: $BENCH_RAW"; fi
     exit 0
 fi
 
 # -------------------------------------------------------------------- inside
 # (run by tests/sandbox.sh: $VH, $REF, $WORK are set; we are root in the sandbox)
-N=$2; CALL=$3; BIN=$4; RAW=$5; FLOOR=$6
+N=$2; CALL=$3; BIN=$4; RAW=$5; FLOOR=$6; BASELINE=${7:-}
 
 ip link add br0 type bridge
 ip link set br0 up
@@ -71,6 +75,10 @@ else
 fi
 targets+=("name=floor-c-helper,path=/run/vh/floor-helper")
 targets+=("name=setuid-true,path=/run/vh/true,nofd")
+if [ -n "$BASELINE" ]; then
+    install -o root -g root -m 4755 "$BASELINE" /run/vh/baseline
+    targets+=("name=baseline,path=/run/vh/baseline")
+fi
 
 # ======================== EXTENSION POINT (managed networks) =================
 # Append more targets here; they are timed in the same interleaved loop and get a
@@ -136,6 +144,10 @@ if [ -n "$REF" ]; then
     ratio_f=$(awk -v a="$floor" -v b="$ref" 'BEGIN { printf "%.3f", a / b }')
     echo "  above bare setuid exec: ours +$over_a ms, reference +$over_b ms, floor +$over_f ms"
     echo "  floor/reference (static C, tap ioctls only, no ACL, no privilege drop): $ratio_f"
+    if [ -n "$BASELINE" ]; then
+        echo "  baseline (VH_BASELINE)/reference (medians): $(awk -v a="$(med baseline)" -v b="$ref" 'BEGIN { printf "%.3f", a / b }')," \
+             "ours/baseline: $(awk -v a="$ours" -v b="$(med baseline)" 'BEGIN { printf "%.3f", a / b }')"
+    fi
     echo
     # Noise on this machine can make one estimate look good by luck: the verdict
     # takes the worse of the two median-based ratios.

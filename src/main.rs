@@ -69,8 +69,12 @@ pub fn start() -> i32 {
 }
 
 /// The caller may have closed 0, 1 or 2: put /dev/null there so that no file
-/// we open (the tap, a socket) can land on them.
+/// we open (the tap, a socket) can land on them. (glibc has already done so
+/// when the exec gained privileges, AT_SECURE.)
 fn ensure_standard_fds() {
+    if sys::at_secure() {
+        return;
+    }
     for fd in 0..=2 {
         if !sys::fd_is_open(fd) {
             // Lowest free descriptor: this fills the hole. Deliberately leaked.

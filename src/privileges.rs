@@ -174,15 +174,15 @@ pub const DEFAULT_LIMITS: &[sys::Limit] = &[
 
 /// The root part of a managed-network attach is shared with every other user
 /// of the host's networks: from here on nothing the caller did to its own
-/// process may reach it. Its terminal's signals (^Z, ^C, hangup) are ignored
-/// (kill(2) is already refused: all our uids are 0), its scheduling (policy,
-/// nice, I/O class, CPU affinity) and OOM score are put back to a fresh
-/// login's. Children inherit the OOM score; sys::clean_child resets the rest
-/// for them and gives each a session of its own.
+/// process may reach it. Its terminal's signals (^Z, ^C, hangup) are
+/// blocked (kill(2) is already refused: all our uids are 0) and its
+/// scheduling (policy, nice, I/O class, CPU affinity) is put back to a fresh
+/// login's; [`reset_own_limits`] does the rest before anything is started.
+/// sys::clean_child resets the same for children and gives each a session
+/// of its own.
 pub fn detach_from_caller() {
-    sys::ignore_tty_signals();
+    sys::block_tty_signals();
     sys::reset_scheduling();
-    let _ = std::fs::write("/proc/self/oom_score_adj", "0");
 }
 
 /// Before a bring-up (which runs tools and starts shared daemons): our own
@@ -190,6 +190,9 @@ pub fn detach_from_caller() {
 /// break it. Not needed for a warm attach, which starts nothing.
 pub fn reset_own_limits() {
     sys::reset_limits(DEFAULT_LIMITS);
+    // The OOM score is inherited by the daemons started next; only root may
+    // lower one the caller raised.
+    let _ = std::fs::write("/proc/self/oom_score_adj", "0");
 }
 
 /// Root's uid, but only the capabilities the tap step (and the final drop
@@ -244,19 +247,20 @@ pub fn drop_for_attach(c: &Caller) -> Result<()> {
         setresuid(c.uid, c.uid, c.uid).or_fail(|| "switching to the caller's uid")?;
         nix::sys::prctl::set_keepcaps(false).or_fail(|| "PR_SET_KEEPCAPS")?;
     }
-    let only: CapsHashSet = [keep].into_iter().collect();
-    let permitted = caps::read(None, CapSet::Permitted).or_fail(|| "reading capabilities")?;
-    if !permitted.contains(&keep) {
-        return Err(fail!(
-            "vnet-helper has no CAP_NET_ADMIN: it must be installed setuid root (mode 4755, see \
-             install.sh) or run by root; caller uid {}",
-            c.uid
-        ));
+    // One capset: CAP_NET_ADMIN alone, effective and permitted, nothing
+    // inheritable (the kernel then empties the ambient set too: it is a
+    // subset of both). EPERM means we never had it.
+    match sys::keep_only_capability(keep.index()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+            return Err(fail!(
+                "vnet-helper has no CAP_NET_ADMIN: it must be installed setuid root (mode 4755, \
+                 see install.sh) or run by root; caller uid {}",
+                c.uid
+            ));
+        }
+        Err(e) => return Err(fail!("setting capabilities: {e}")),
     }
-    caps::clear(None, CapSet::Ambient).or_fail(|| "clearing ambient capabilities")?;
-    caps::clear(None, CapSet::Inheritable).or_fail(|| "clearing inheritable capabilities")?;
-    caps::set(None, CapSet::Effective, &only).or_fail(|| "setting effective capabilities")?;
-    caps::set(None, CapSet::Permitted, &only).or_fail(|| "setting permitted capabilities")?;
     harden_process();
     Ok(())
 }

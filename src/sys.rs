@@ -67,24 +67,29 @@ pub fn cloexec_from(from: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Ignore the signals a terminal's driver sends to its foreground process
+/// Block the signals a terminal's driver sends to its foreground process
 /// group whatever their uids (^Z, ^C, ^\, hangup, background reads and
 /// writes): the caller controls that terminal, and a root process holding a
 /// lock that other users wait for must not be stopped or killed through it.
-pub fn ignore_tty_signals() {
-    for sig in [
-        libc::SIGTSTP,
-        libc::SIGTTIN,
-        libc::SIGTTOU,
-        libc::SIGINT,
-        libc::SIGQUIT,
-        libc::SIGHUP,
-    ] {
-        // SAFETY: setting a disposition to SIG_IGN touches no memory and
-        // installs no handler.
-        unsafe {
-            libc::signal(sig, libc::SIG_IGN);
+/// Blocked, they stay pending and die with the process (children start with
+/// an empty mask and nothing pending). One system call.
+pub fn block_tty_signals() {
+    // SAFETY: the sigset is built on our stack by sigemptyset/sigaddset and
+    // only read by sigprocmask; the old mask is not asked for.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [
+            libc::SIGTSTP,
+            libc::SIGTTIN,
+            libc::SIGTTOU,
+            libc::SIGINT,
+            libc::SIGQUIT,
+            libc::SIGHUP,
+        ] {
+            libc::sigaddset(&mut set, sig);
         }
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 
@@ -389,6 +394,43 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
     std::process::exit(crate::start())
+}
+
+/// capset(2) once: capability `cap` alone as the effective and permitted
+/// sets, an empty inheritable set (which also empties the ambient set). EPERM
+/// if `cap` is not in the permitted set now.
+pub fn keep_only_capability(cap: u8) -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522; // _LINUX_CAPABILITY_VERSION_3: two Data
+    let mut data = [Data::default(); 2];
+    let bit = 1u32 << (cap % 32);
+    data[usize::from(cap / 32)] = Data {
+        effective: bit,
+        permitted: bit,
+        inheritable: 0,
+    };
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    // SAFETY: capset reads a header and two data structs of the layout above
+    // (version 3), all on our stack and alive for the call.
+    let r = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// getgroups(2) without glibc's sysconf(NGROUPS_MAX), which opens a /proc
