@@ -172,7 +172,7 @@ pids_where_args() {
   local p want="$*" args
   for p in /proc/[0-9]*; do
     [ "${p#/proc/}" = "$BASHPID" ] && continue
-    args=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null | sed 's/ $//') || continue
+    args=$({ tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null | sed 's/ $//') || continue
     [ -n "$args" ] && [ "${args#* }" = "$want" ] && echo "${p#/proc/}"
   done | sort -n | tr '\n' ' ' | sed 's/ $//'
 }
