@@ -42,6 +42,9 @@ Options:
   --hold SECONDS         keep the tap fd open this long before exiting
   --hold-cmd CMD         run CMD with bash while the fd is held (TAP exported);
                          its exit status becomes HOLD_RC=<n>
+  --keep-fd N            the child keeps our fd N open across the exec of the
+                         helper (not close-on-exec) instead of closing it, as a
+                         careless caller leaks a descriptor (repeatable)
 Environment HOLD / HOLD_CMD act like --hold / --hold-cmd (see call_helper in tests/lib/common.sh).
 The exit status of this script is 0 unless its own usage is wrong (2).
 """
@@ -70,7 +73,7 @@ def parse(argv):
     o = dict(uid=4242, gid=4242, groups=[], root=False, vnet=True, libvirt=False,
              shell=False, raw=False, fd_kind="stream", close_std=False,
              poison=None, clear_env=False, env=[], timeout=20.0, probe=False,
-             hold=None, hold_cmd=None, argv0=None, argc0=False)
+             hold=None, hold_cmd=None, argv0=None, argc0=False, keep_fds=[])
     i = 0
     while i < len(argv) and argv[i].startswith("--"):
         a = argv[i]
@@ -122,6 +125,8 @@ def parse(argv):
             o["hold"] = float(val())
         elif a == "--hold-cmd":
             o["hold_cmd"] = val()
+        elif a == "--keep-fd":
+            o["keep_fds"].append(int(val()))
         elif a == "--":
             break
         else:
@@ -337,7 +342,7 @@ def main():
         else:
             proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=errf, stderr=errf,
-                pass_fds=(cfd,), close_fds=True, env=child_env(o),
+                pass_fds=(cfd,) + tuple(o["keep_fds"]), close_fds=True, env=child_env(o),
                 preexec_fn=pre if close_std else None, **kw)
     except OSError as e:
         print("RC=exec-failed:" + e.strerror)

@@ -5,9 +5,12 @@ whatever its uids).
 
 Usage: tty_attack.py --key KEY [--wait-lock NAME] [--settle MS] [--hold S] -- CMD [ARG...]
 
-Runs CMD as the session leader of a new pty (so CMD and its children are the
-pty's foreground process group). CMD should drop to the attacker's uid itself
-(fake_qemu.py does). Then:
+Makes a new pty whose session leader (a child of this tool, like an
+interactive shell) runs CMD as its foreground job: CMD in a process group of
+its own, the pty's foreground group, not orphaned (so ^Z stops it, as on a
+real terminal; the kernel discards ^Z for an orphaned group such as a
+session leader's own). CMD and its children get the tty's signals. CMD should
+drop to the attacker's uid itself (fake_qemu.py does). Then:
   --wait-lock NAME  wait until a process named `vnet-helper` in that session
                     holds a flock on a file whose name is NAME.lock (seen, as any
                     user can, in /proc/locks) before acting;
@@ -22,11 +25,14 @@ and test the victims meanwhile. Exit status 0 unless usage is wrong.
 """
 import fcntl
 import os
+import signal
 import sys
 import termios
 import time
 
 KEYS = {"tstp": b"\x1a", "int": b"\x03", "quit": b"\x1c"}
+TTY_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTIN,
+               signal.SIGTTOU, signal.SIGHUP)
 
 
 def session_helpers(sid):
@@ -70,6 +76,40 @@ def lock_inodes(name):
     return inodes
 
 
+def run_as_job(cmd):
+    """In the session leader: run CMD the way an interactive shell runs a
+    foreground job, in a process group of its own made the terminal's
+    foreground group, whose parent (this leader, in another group of the same
+    session) stays. The group is then not orphaned, so the tty's ^Z really
+    stops it (the kernel discards SIGTSTP for an orphaned group, such as a
+    session leader's own). Never returns."""
+    job = os.fork()
+    if job == 0:
+        signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        os.setpgid(0, 0)
+        os.tcsetpgrp(0, os.getpid())
+        # a job starts with the terminal's signals at their defaults (a
+        # non-interactive shell that ran this tool with `&` ignores SIGINT
+        # and SIGQUIT, which exec would pass on)
+        for sig in TTY_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        os.execvp(cmd[0], cmd)
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTOU):
+        signal.signal(sig, signal.SIG_IGN)
+    try:
+        os.setpgid(job, job)
+    except OSError:
+        pass
+    try:
+        os.waitpid(job, 0)
+    except OSError:
+        pass
+    # like a shell back at its prompt: stay, until the hangup (or a kill)
+    while True:
+        signal.pause()
+
+
 def main(argv):
     key, wait_lock, settle, hold = None, None, 300, 20.0
     i = 0
@@ -98,7 +138,7 @@ def main(argv):
             os.dup2(slave, fd)
         if slave > 2:
             os.close(slave)
-        os.execvp(cmd[0], cmd)
+        run_as_job(cmd)
     os.close(slave)
     acted = False
     deadline = time.monotonic() + 10
