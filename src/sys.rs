@@ -253,12 +253,16 @@ pub fn reset_limits(limits: &[Limit]) {
 /// replaces them), umask, scheduling (policy, nice value, I/O priority, CPU
 /// affinity), and the session, process group and controlling terminal (its
 /// own session: the caller's terminal cannot signal it).
-pub fn clean_child(cmd: &mut std::process::Command, limits: &'static [Limit]) {
+///
+/// `keep` is a descriptor the child inherits after all (its close-on-exec
+/// flag is cleared in the child only): a lock the child then holds too,
+/// until it exits.
+pub fn clean_child(cmd: &mut std::process::Command, limits: &'static [Limit], keep: Option<RawFd>) {
     use std::os::unix::process::CommandExt;
     // SAFETY: the closure runs in the child between fork and exec and only
     // makes async-signal-safe system calls (signal, sigprocmask, setrlimit,
     // umask, sched_setscheduler, setpriority, ioprio_set, sched_setaffinity,
-    // setsid) on stack data; it allocates nothing.
+    // fcntl, setsid) on stack data; it allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
             for sig in 1..libc::SIGRTMAX() {
@@ -272,6 +276,11 @@ pub fn clean_child(cmd: &mut std::process::Command, limits: &'static [Limit]) {
             reset_limits(limits);
             libc::umask(0o022);
             reset_scheduling();
+            if let Some(fd) = keep {
+                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
             if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
             }

@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::{OrFail, Result};
+use crate::network::lock::Lock;
 use crate::{privileges, sys};
 
 /// Where Debian, Fedora and Arch put these tools. Searched in this order.
@@ -34,17 +35,36 @@ pub fn tool(name: &str) -> Result<String> {
 
 /// A Command for `program` with a clean slate (see the module comment).
 pub fn command(program: &str) -> Command {
+    command_holding(program, None)
+}
+
+/// The same, and the child holds `lock` too (it inherits the descriptor)
+/// until it exits: a tool that outlives us (we were killed while it ran)
+/// keeps others from acting on what it is still changing.
+fn command_holding(program: &str, lock: Option<&Lock>) -> Command {
     let mut cmd = Command::new(program);
     cmd.env_clear().current_dir("/").stdin(Stdio::null());
-    sys::clean_child(&mut cmd, privileges::DEFAULT_LIMITS);
+    let keep = lock.map(Lock::raw_fd);
+    sys::clean_child(&mut cmd, privileges::DEFAULT_LIMITS, keep);
     cmd
 }
 
 /// Run a tool (absolute path) to completion, feeding `input` on stdin; its
 /// stdout on success, its first line of stderr in the error otherwise.
 pub fn run_program(path: &str, args: &[&str], input: Option<&str>) -> Result<String> {
+    run_program_holding(path, args, input, None)
+}
+
+/// run_program, the child holding `lock` as long as it runs (see
+/// command_holding).
+pub fn run_program_holding(
+    path: &str,
+    args: &[&str],
+    input: Option<&str>,
+    lock: Option<&Lock>,
+) -> Result<String> {
     debug_assert!(path.starts_with('/'));
-    let mut cmd = command(path);
+    let mut cmd = command_holding(path, lock);
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     if input.is_some() {
         cmd.stdin(Stdio::piped());

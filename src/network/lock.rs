@@ -62,6 +62,14 @@ pub struct Lock {
     _held: Flock<File>,
 }
 
+impl Lock {
+    /// The descriptor, for a child that must hold the lock too.
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self._held.as_raw_fd()
+    }
+}
+
 fn open_lock(path: &Path) -> Result<File> {
     OpenOptions::new()
         .read(true)

@@ -37,6 +37,8 @@ struct Done {
 }
 
 pub fn bring_up(def: &Definition, net: &paths::Network) -> Result<()> {
+    // The guard first: whatever is made after this is undone if we die.
+    let guard = guard::start(&def.name)?;
     lock::secure_dir(&net.run.to_string_lossy(), 0o755)?;
     // Leftovers of a bring-up that was killed: its dnsmasq must not keep the
     // ports; the bridge and the rules are adopted or replaced below.
@@ -45,7 +47,6 @@ pub fn bring_up(def: &Definition, net: &paths::Network) -> Result<()> {
     supervisor::stop(net);
     dnsmasq::stop(net);
     write_pending(net, None)?;
-    let guard = guard::start(&def.name)?;
 
     let mut done = Done::default();
     let result = bring_up_steps(def, net, &mut done);
@@ -80,13 +81,12 @@ pub fn finish_abandoned(net: &paths::Network) -> Result<()> {
         return Ok(());
     }
     let _lock = lock::network(net)?;
-    // Under the lock: a later call may have finished the network meanwhile.
-    let Ok(pending) = fs::read_to_string(net.pending_marker()) else {
-        return Ok(());
-    };
-    if net.up_marker().exists() {
+    // Under the lock: a later call may have finished the network meanwhile,
+    // or undone it; or the bring-up died before it made anything.
+    if net.up_marker().exists() || !net.run.exists() {
         return Ok(());
     }
+    let pending = fs::read_to_string(net.pending_marker()).unwrap_or_default();
     let was = pending
         .lines()
         .find_map(|l| l.strip_prefix("ip_forward_was="));

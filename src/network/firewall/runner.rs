@@ -1,7 +1,10 @@
 //! Carrying out the firewall plans: read the current ruleset, plan with the
 //! chosen backend, run the invocations in order. Programs run by absolute
 //! path with an empty environment (exec::run_program), as root; `apply` and
-//! `remove` hold the global firewall lock from the read to the last write.
+//! `remove` hold the global firewall lock from the read to the last write,
+//! and so does every program they run, until it exits: if we are killed
+//! while iptables-restore runs, it still commits, and nobody reads or
+//! changes the firewall before it has.
 
 use super::{rules, Backend, Current, Invocation};
 use crate::error::Result;
@@ -10,20 +13,21 @@ use crate::network::{exec, lock};
 
 /// Bring network `def`'s rules to what it wants (setup, or repair).
 pub fn apply(def: &Definition) -> Result<()> {
-    let _fw_lock = lock::firewall()?;
-    let current = read(Backend::chosen())?;
+    let fw_lock = lock::firewall()?;
+    let current = read(Backend::chosen(), Some(&fw_lock))?;
     for inv in current.setup(&rules::wanted(def)).steps {
-        run(&inv).map_err(|e| e.context(format!("network `{}': firewall", def.name)))?;
+        run(&inv, Some(&fw_lock))
+            .map_err(|e| e.context(format!("network `{}': firewall", def.name)))?;
     }
     Ok(())
 }
 
 /// Remove every rule of network `name`.
 pub fn remove(name: &str) -> Result<()> {
-    let _fw_lock = lock::firewall()?;
-    let current = read(Backend::chosen())?;
+    let fw_lock = lock::firewall()?;
+    let current = read(Backend::chosen(), Some(&fw_lock))?;
     for inv in current.teardown(name).steps {
-        run(&inv)?;
+        run(&inv, Some(&fw_lock))?;
     }
     Ok(())
 }
@@ -31,13 +35,13 @@ pub fn remove(name: &str) -> Result<()> {
 /// The firewall as it is now, read once (for `status`, which asks about
 /// every network against the same reading).
 pub fn current() -> Result<Current> {
-    read(Backend::chosen())
+    read(Backend::chosen(), None)
 }
 
-fn read(backend: Backend) -> Result<Current> {
+fn read(backend: Backend, fw_lock: Option<&lock::Lock>) -> Result<Current> {
     let mut outputs = Vec::new();
     for inv in backend.read_commands() {
-        match run(&inv) {
+        match run(&inv, fw_lock) {
             Ok(out) => outputs.push(out),
             Err(_) if inv.optional => outputs.push(String::new()),
             Err(e) => return Err(e),
@@ -46,7 +50,7 @@ fn read(backend: Backend) -> Result<Current> {
     backend.parse(&outputs)
 }
 
-fn run(inv: &Invocation) -> Result<String> {
+fn run(inv: &Invocation, fw_lock: Option<&lock::Lock>) -> Result<String> {
     let input = (!inv.stdin.is_empty()).then_some(inv.stdin.as_str());
-    exec::run_program(inv.program, inv.args, input)
+    exec::run_program_holding(inv.program, inv.args, input, fw_lock)
 }
