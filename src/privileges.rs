@@ -175,13 +175,13 @@ pub const DEFAULT_LIMITS: &[sys::Limit] = &[
 /// The root part of a managed-network attach is shared with every other user
 /// of the host's networks: from here on nothing the caller did to its own
 /// process may reach it. Its terminal's signals (^Z, ^C, hangup) are
-/// blocked (kill(2) is already refused: all our uids are 0) and its
+/// ignored (kill(2) is already refused: all our uids are 0) and its
 /// scheduling (policy, nice, I/O class, CPU affinity) is put back to a fresh
 /// login's; [`reset_own_limits`] does the rest before anything is started.
 /// sys::clean_child resets the same for children and gives each a session
 /// of its own.
 pub fn detach_from_caller() {
-    sys::block_tty_signals();
+    sys::ignore_tty_signals();
     sys::reset_scheduling();
 }
 

@@ -67,29 +67,28 @@ pub fn cloexec_from(from: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Block the signals a terminal's driver sends to its foreground process
+/// Ignore the signals a terminal's driver sends to its foreground process
 /// group whatever their uids (^Z, ^C, ^\, hangup, background reads and
 /// writes): the caller controls that terminal, and a root process holding a
 /// lock that other users wait for must not be stopped or killed through it.
-/// Blocked, they stay pending and die with the process (children start with
-/// an empty mask and nothing pending). One system call.
-pub fn block_tty_signals() {
-    // SAFETY: the sigset is built on our stack by sigemptyset/sigaddset and
-    // only read by sigprocmask; the old mask is not asked for.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for sig in [
-            libc::SIGTSTP,
-            libc::SIGTTIN,
-            libc::SIGTTOU,
-            libc::SIGINT,
-            libc::SIGQUIT,
-            libc::SIGHUP,
-        ] {
-            libc::sigaddset(&mut set, sig);
+/// Ignored, not blocked: a child inherits the dispositions until it has left
+/// the session (clean_child), whereas std empties a child's signal mask
+/// before our pre-exec code runs, and a stopped child would hold our locks'
+/// descriptors.
+pub fn ignore_tty_signals() {
+    for sig in [
+        libc::SIGTSTP,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGHUP,
+    ] {
+        // SAFETY: setting a disposition to SIG_IGN touches no memory and
+        // installs no handler.
+        unsafe {
+            libc::signal(sig, libc::SIG_IGN);
         }
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 
@@ -265,6 +264,11 @@ pub fn clean_child(cmd: &mut std::process::Command, limits: &'static [Limit], ke
     // fcntl, setsid) on stack data; it allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
+            // First out of the caller's session and process group: only then
+            // may the terminal's signals (ignored until here) stop us again.
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
             for sig in 1..libc::SIGRTMAX() {
                 if sig != libc::SIGKILL && sig != libc::SIGSTOP {
                     libc::signal(sig, libc::SIG_DFL);
@@ -280,9 +284,6 @@ pub fn clean_child(cmd: &mut std::process::Command, limits: &'static [Limit], ke
                 if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
                     return Err(io::Error::last_os_error());
                 }
-            }
-            if libc::setsid() < 0 {
-                return Err(io::Error::last_os_error());
             }
             Ok(())
         });
