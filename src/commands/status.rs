@@ -132,9 +132,33 @@ fn gather(name: &str, root: bool) -> Net {
     net
 }
 
-/// The rows of /proc/PID/limits whose soft or hard value differs from
-/// privileges::DEFAULT_LIMITS, as "Max open files 64/64".
+/// The rows of /proc/PID/limits that are below what the helper sets
+/// (privileges::DEFAULT_LIMITS), where the host's own limits (PID 1's) would
+/// have allowed more: a hard limit the caller lowered that nobody could
+/// raise again, because the host withholds CAP_SYS_RESOURCE even from root.
+/// As "Max open files 64/64".
 fn limits_off(pid: u32) -> Vec<String> {
+    let ours = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+    let host = std::fs::read_to_string("/proc/1/limits").unwrap_or_default();
+    let mut off = Vec::new();
+    for &(res, soft, hard) in crate::privileges::DEFAULT_LIMITS {
+        let Some(label) = limit_label(res) else {
+            continue;
+        };
+        let Some((s, h)) = limit_row(&ours, label) else {
+            continue;
+        };
+        let host_hard = limit_row(&host, label).map_or(hard, |(_, h)| h);
+        let want_hard = hard.min(host_hard);
+        if h < want_hard || s < soft.min(want_hard) {
+            off.push(format!("{label} {}/{}", limit_text(s), limit_text(h)));
+        }
+    }
+    off
+}
+
+/// The row name of a resource in /proc/PID/limits.
+fn limit_label(res: libc::__rlimit_resource_t) -> Option<&'static str> {
     const NAMES: &[(libc::__rlimit_resource_t, &str)] = &[
         (libc::RLIMIT_CPU, "Max cpu time"),
         (libc::RLIMIT_FSIZE, "Max file size"),
@@ -152,28 +176,24 @@ fn limits_off(pid: u32) -> Vec<String> {
         (libc::RLIMIT_RTPRIO, "Max realtime priority"),
         (libc::RLIMIT_RTTIME, "Max realtime timeout"),
     ];
-    let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
-    let value = |v: &str| match v {
+    NAMES.iter().find(|(r, _)| *r == res).map(|(_, l)| *l)
+}
+
+/// (soft, hard) of one row of a /proc/PID/limits text.
+fn limit_row(text: &str, label: &str) -> Option<(libc::rlim_t, libc::rlim_t)> {
+    let row = text.lines().find_map(|l| l.strip_prefix(label))?;
+    let mut cols = row.split_whitespace().map(|v| match v {
         "unlimited" => Some(libc::RLIM_INFINITY),
         n => n.parse().ok(),
-    };
-    let mut off = Vec::new();
-    for &(res, soft, hard) in crate::privileges::DEFAULT_LIMITS {
-        let Some((_, label)) = NAMES.iter().find(|(r, _)| *r == res) else {
-            continue;
-        };
-        let Some(row) = text.lines().find_map(|l| l.strip_prefix(label)) else {
-            continue;
-        };
-        let cols: Vec<&str> = row.split_whitespace().collect();
-        let (Some(&s), Some(&h)) = (cols.first(), cols.get(1)) else {
-            continue;
-        };
-        if value(s) != Some(soft) || value(h) != Some(hard) {
-            off.push(format!("{label} {s}/{h}"));
-        }
+    });
+    Some((cols.next()??, cols.next()??))
+}
+
+fn limit_text(v: libc::rlim_t) -> String {
+    match v {
+        libc::RLIM_INFINITY => "unlimited".into(),
+        n => n.to_string(),
     }
-    off
 }
 
 /// dnsmasq's lease file: "EXPIRY MAC IP HOSTNAME CLIENTID" per line.
@@ -392,4 +412,24 @@ fn to_json(nets: &[Net]) -> String {
         })
         .collect();
     format!("[{}]", items.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_rows() {
+        let text = "Limit                     Soft Limit           Hard Limit           Units\n\
+                    Max open files            64                   64                   files\n\
+                    Max processes             unlimited            unlimited            processes\n";
+        assert_eq!(limit_row(text, "Max open files"), Some((64, 64)));
+        assert_eq!(
+            limit_row(text, "Max processes"),
+            Some((libc::RLIM_INFINITY, libc::RLIM_INFINITY))
+        );
+        assert_eq!(limit_row(text, "Max cpu time"), None);
+        assert_eq!(limit_label(libc::RLIMIT_NOFILE), Some("Max open files"));
+        assert_eq!(limit_text(libc::RLIM_INFINITY), "unlimited");
+    }
 }
