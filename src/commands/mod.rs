@@ -5,7 +5,7 @@
 
 mod check;
 mod mac;
-mod status;
+pub(crate) mod status;
 mod updown;
 
 use crate::error::Result;

@@ -50,7 +50,7 @@ struct Net {
 
 /// `status [--json] [NAME]`: whether --json was given, and the one network
 /// asked for. Options are echoed escaped.
-fn parse_options(args: &[String]) -> Result<(bool, Option<String>)> {
+pub(crate) fn parse_options(args: &[String]) -> Result<(bool, Option<String>)> {
     let mut json = false;
     let mut only = None;
     for a in args {
