@@ -20,15 +20,24 @@
 //!   answer is no;
 //! * as with C strings, a NUL byte ends the line.
 //!
-//! Deliberate differences: lines are not cut every 4095 bytes (qemu's fgets
-//! buffer), and the hardening below.
+//! * lines are read as qemu reads them, with `fgets` into 4096 bytes: a line
+//!   longer than 4095 bytes is cut there, and the rest is parsed as a line of
+//!   its own (`#` + 4094 x's + `deny br0` is a comment and a deny, in both).
 //!
 //! Hardening on top of that: every message names the file (and line); every
 //! file read must be a regular file owned by root and not writable by group or
-//! others (checked on the opened descriptor); include paths must be absolute;
-//! include cycles, deep nesting (more than [`MAX_INCLUDE_DEPTH`]), more than
-//! [`MAX_FILES`] files and files over [`MAX_FILE_SIZE`] are refused. Lines are
-//! bytes: a name that is not UTF-8 is kept as bytes and compared as bytes.
+//! others (checked on the opened descriptor); include paths must be absolute.
+//! Lines are bytes: a name that is not UTF-8 is kept as bytes and compared as
+//! bytes.
+//!
+//! Fail closed: a limit or check of ours never turns a refusal into a grant.
+//! Ignoring a file could drop a `deny`, so where qemu would read a file that
+//! we will not (an insecure file, one over [`MAX_FILE_SIZE`], an include cycle,
+//! nesting deeper than [`MAX_INCLUDE_DEPTH`], more than [`MAX_FILES`] files),
+//! the whole ACL is refused and the call fails, naming the file and the line.
+//! Only what qemu itself ignores is ignored: an include that cannot be opened
+//! (missing, not permitted, a directory) and the rest of an included file
+//! after an invalid line.
 //!
 //! File access goes through [`AclFiles`] so the whole logic is testable without
 //! /etc; [`SystemFiles`] is the real one. The files are opened with whatever
@@ -62,22 +71,28 @@ pub const MAX_FILE_SIZE: u64 = 1 << 20;
 /// Most files (main file and includes together) read for one decision.
 pub const MAX_FILES: usize = 1024;
 
+/// qemu's line buffer: `fgets(line, 4096, f)` reads at most 4095 bytes.
+pub const MAX_LINE: usize = 4095;
+
 /// Why an ACL file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadError {
     /// The caller may not open it (EACCES). For an included file this is the
     /// normal way of restricting it to one group, so the helper keeps quiet.
     Denied,
-    /// Any other reason, as text: "No such file or directory",
-    /// "refusing: owned by uid 1000, not root", ...
+    /// It cannot be opened or read, as qemu's fopen/fgets would fail too:
+    /// "No such file or directory", "Is a directory". An include is ignored.
     Failed(String),
+    /// Our own check refused a file qemu would read ("refusing: owned by uid
+    /// 1000, not root"): the whole ACL is refused (fail closed).
+    Refused(String),
 }
 
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReadError::Denied => f.write_str("Permission denied"),
-            ReadError::Failed(reason) => f.write_str(reason),
+            ReadError::Failed(reason) | ReadError::Refused(reason) => f.write_str(reason),
         }
     }
 }
@@ -96,15 +111,20 @@ impl AclFiles for SystemFiles {
     fn read(&self, path: &Path) -> std::result::Result<Vec<u8>, ReadError> {
         safe_file::read_root_owned(path, Symlinks::Follow, MAX_FILE_SIZE).map_err(|r| match r {
             Refused::Open(e) | Refused::Io(e) => io_reason(e),
-            Refused::NotRegular => ReadError::Failed("refusing: not a regular file".to_string()),
-            Refused::NotRoot { uid } => {
-                ReadError::Failed(format!("refusing: owned by uid {uid}, not root"))
+            // qemu reads a directory as an empty file; a FIFO or a device
+            // it would block on or read without end.
+            Refused::NotRegular if path.is_dir() => {
+                ReadError::Failed("refusing: not a regular file".to_string())
             }
-            Refused::Writable { mode } => ReadError::Failed(format!(
+            Refused::NotRegular => ReadError::Refused("refusing: not a regular file".to_string()),
+            Refused::NotRoot { uid } => {
+                ReadError::Refused(format!("refusing: owned by uid {uid}, not root"))
+            }
+            Refused::Writable { mode } => ReadError::Refused(format!(
                 "refusing: writable by group or others (mode {mode:04o})"
             )),
             Refused::TooLarge { .. } => {
-                ReadError::Failed(format!("refusing: larger than {MAX_FILE_SIZE} bytes"))
+                ReadError::Refused(format!("refusing: larger than {MAX_FILE_SIZE} bytes"))
             }
         })
     }
@@ -171,13 +191,15 @@ impl Acl {
 /// How much a problem matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
-    /// The main file is invalid (or unreadable): the helper refuses every bridge.
+    /// The main file is invalid (or unreadable), or a check or limit of ours
+    /// refused a file qemu would read: the helper refuses every bridge.
     Fatal,
     /// A failed include, or an error in an included file: reported, and the
     /// include (from that line on) is ignored.
     Ignored,
     /// Valid for qemu-bridge-helper but surely a mistake (a rule that can never
-    /// match, such as `deny all # comment`). Only [`validate`] reports these.
+    /// match, such as `deny all # comment`, or a line that qemu's buffer cuts
+    /// in two). Only [`validate`] reports these.
     Suspicious,
 }
 
@@ -237,12 +259,14 @@ pub fn load(
     let mut walker = Walker::new(files, Mode::Load, &mut report);
     walker.file(main, None);
     let rules = walker.rules;
+    let shown = show_path(main);
     match fatal {
-        Some(p) => Err(fail!(
-            "failed to parse default acl file `{}': {}",
-            show_path(main),
+        // In the main file: "line 3: ..."; elsewhere "FILE:LINE: ...".
+        Some(p) if p.file == shown => Err(fail!(
+            "failed to parse default acl file `{shown}': {}",
             p.detail()
         )),
+        Some(p) => Err(fail!("failed to parse default acl file `{shown}': {p}")),
         None => Ok(Acl { rules }),
     }
 }
@@ -298,6 +322,10 @@ enum Line<'a> {
     Include(&'a [u8]),
     /// The line makes its file invalid.
     Error(String),
+    /// A line qemu accepts and we refuse (a relative include): the whole ACL
+    /// is refused, wherever it is, as ignoring the rest of an included file
+    /// could drop a `deny`.
+    Refused(String),
 }
 
 /// Whitespace as qemu-bridge-helper sees it: `g_ascii_isspace`, that is
@@ -354,14 +382,42 @@ fn parse_line(raw: &[u8]) -> Line<'_> {
         // An empty path names no file: qemu's fopen("") fails and the
         // include is ignored, so it is ignored here too (with a warning).
         b"include" if arg.is_empty() || arg.first() == Some(&b'/') => Line::Include(arg),
-        b"include" => Line::Error(format!("include path `{}' is not absolute", printable(arg))),
+        b"include" => Line::Refused(format!("include path `{}' is not absolute", printable(arg))),
         _ => Line::Error(format!("Unknown command `{}'", printable(cmd))),
     }
 }
 
+/// The lines of an ACL file as qemu's `fgets(line, 4096, f)` returns them:
+/// each up to and including its '\n', but at most [`MAX_LINE`] bytes, so a
+/// longer line comes in pieces. Yields (line number, piece without its '\n',
+/// whether the piece was cut).
+fn fgets_lines(data: &[u8]) -> impl Iterator<Item = (usize, &[u8], bool)> {
+    let mut rest = data;
+    let mut line = 1;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let limit = rest.len().min(MAX_LINE);
+        let (piece, next_line, cut) = match rest[..limit].iter().position(|&b| b == b'\n') {
+            Some(nl) => (&rest[..=nl], line + 1, false),
+            None => (
+                &rest[..limit],
+                line,
+                rest.get(MAX_LINE).is_some_and(|&b| b != b'\n'),
+            ),
+        };
+        let number = line;
+        line = next_line;
+        rest = &rest[piece.len()..];
+        Some((number, piece.strip_suffix(b"\n").unwrap_or(piece), cut))
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// As the helper: a file stops at its first error.
+    /// As the helper: a file stops at its first error, and everything stops
+    /// at the first fatal problem.
     Load,
     /// As a checker: everything is read and reported.
     Validate,
@@ -378,6 +434,8 @@ struct Walker<'a, 'r> {
     opened: usize,
     /// Validate mode: files already checked (each is reported once).
     validated: HashSet<PathBuf>,
+    /// Load mode: a fatal problem was found, nothing more is read.
+    stopped: bool,
     report: &'r mut dyn FnMut(&Problem),
 }
 
@@ -390,8 +448,17 @@ impl<'a, 'r> Walker<'a, 'r> {
             chain: Vec::new(),
             opened: 0,
             validated: HashSet::new(),
+            stopped: false,
             report,
         }
+    }
+
+    /// Pass a problem on; in load mode a fatal one stops the walk.
+    fn problem(&mut self, p: Problem) {
+        if p.severity == Severity::Fatal && self.mode == Mode::Load {
+            self.stopped = true;
+        }
+        (self.report)(&p);
     }
 
     /// Read one file (the main file when `included_from` is None), appending
@@ -399,44 +466,73 @@ impl<'a, 'r> Walker<'a, 'r> {
     fn file(&mut self, path: &Path, included_from: Option<(&str, usize)>) -> bool {
         let name = show_path(path);
         let main = self.chain.is_empty();
-        let severity = if main {
-            Severity::Fatal
-        } else {
-            Severity::Ignored
-        };
         self.opened += 1;
         let data = match self.files.read(path) {
             Ok(data) => data,
             Err(e) => {
+                let fatal = main || matches!(e, ReadError::Refused(_));
                 let message = match included_from {
                     None => e.to_string(),
+                    Some((parent, line)) if fatal => format!("{e} (included from {parent}:{line})"),
                     Some((parent, line)) => {
                         format!("{e} (included from {parent}:{line}; include ignored)")
                     }
                 };
-                (self.report)(&Problem {
+                self.problem(Problem {
                     file: name,
                     line: None,
                     message,
-                    severity,
+                    severity: if fatal {
+                        Severity::Fatal
+                    } else {
+                        Severity::Ignored
+                    },
                     denied: e == ReadError::Denied,
                 });
                 return false;
             }
         };
         self.chain.push(path.to_path_buf());
+        let valid = self.lines(&name, main, &data);
+        self.chain.pop();
+        valid
+    }
+
+    /// The lines of one file; returns whether they were all valid.
+    fn lines(&mut self, name: &str, main: bool, data: &[u8]) -> bool {
         let mut valid = true;
-        for (index, raw) in data.split(|&b| b == b'\n').enumerate() {
-            let line = index + 1;
+        for (line, raw, cut) in fgets_lines(data) {
+            if self.stopped {
+                break;
+            }
+            if cut && self.mode == Mode::Validate {
+                self.problem(Problem {
+                    file: name.to_string(),
+                    line: Some(line),
+                    message: format!("line longer than {MAX_LINE} bytes: as in qemu-bridge-helper, the rest is read as a line of its own"),
+                    severity: Severity::Suspicious,
+                    denied: false,
+                });
+            }
             match parse_line(raw) {
                 Line::Blank => {}
                 Line::Rule(rule) => {
                     if self.mode == Mode::Validate {
-                        self.lint(&name, line, &rule);
+                        self.lint(name, line, &rule);
                     }
                     self.rules.push(rule);
                 }
-                Line::Include(target) => self.include(&name, line, target),
+                Line::Include(target) => self.include(name, line, target),
+                Line::Refused(message) => {
+                    valid = false;
+                    self.problem(Problem {
+                        file: name.to_string(),
+                        line: Some(line),
+                        message,
+                        severity: Severity::Fatal,
+                        denied: false,
+                    });
+                }
                 Line::Error(message) => {
                     valid = false;
                     let message = if main {
@@ -444,11 +540,15 @@ impl<'a, 'r> Walker<'a, 'r> {
                     } else {
                         format!("{message} (rest of this included file ignored)")
                     };
-                    (self.report)(&Problem {
-                        file: name.clone(),
+                    self.problem(Problem {
+                        file: name.to_string(),
                         line: Some(line),
                         message,
-                        severity,
+                        severity: if main {
+                            Severity::Fatal
+                        } else {
+                            Severity::Ignored
+                        },
                         denied: false,
                     });
                     if self.mode == Mode::Load {
@@ -457,36 +557,50 @@ impl<'a, 'r> Walker<'a, 'r> {
                 }
             }
         }
-        self.chain.pop();
         valid
     }
 
-    /// An `include` line of `parent`: read the target unless refused. Nothing
-    /// here makes `parent` invalid.
+    /// An `include` line of `parent`: read the target unless refused. An
+    /// include we refuse but qemu would read refuses the whole ACL.
     fn include(&mut self, parent: &str, line: usize, target: &[u8]) {
         let path = Path::new(OsStr::from_bytes(target));
         let refusal = if target.is_empty() {
-            Some("empty path".to_string())
+            // qemu's fopen("") fails: ignored there too.
+            let message = "include `' ignored: empty path".to_string();
+            Some((message, Severity::Ignored))
         } else if self.chain.iter().any(|p| p == path) {
-            Some(format!(
-                "include cycle (`{}' is already being read)",
-                printable(target)
+            Some((
+                format!(
+                    "include cycle: `{}' is already being read",
+                    printable(target)
+                ),
+                Severity::Fatal,
             ))
         } else if self.chain.len() > MAX_INCLUDE_DEPTH {
-            Some(format!(
-                "includes nested more than {MAX_INCLUDE_DEPTH} levels deep"
+            Some((
+                format!(
+                    "include `{}': includes nested more than {MAX_INCLUDE_DEPTH} levels deep",
+                    printable(target)
+                ),
+                Severity::Fatal,
             ))
         } else if self.opened >= MAX_FILES {
-            Some(format!("more than {MAX_FILES} files read"))
+            Some((
+                format!(
+                    "include `{}': more than {MAX_FILES} files to read",
+                    printable(target)
+                ),
+                Severity::Fatal,
+            ))
         } else {
             None
         };
-        if let Some(why) = refusal {
-            (self.report)(&Problem {
+        if let Some((message, severity)) = refusal {
+            self.problem(Problem {
                 file: parent.to_string(),
                 line: Some(line),
-                message: format!("include `{}' ignored: {why}", printable(target)),
-                severity: Severity::Ignored,
+                message,
+                severity,
                 denied: false,
             });
             return;
@@ -902,53 +1016,37 @@ mod tests {
             "{}",
             warnings[0]
         );
-        // In an included file: reported and that file stops there.
-        let fake = Fake::main(b"include /a\nallow m\n")
-            .with("/a", b"allow a1\ninclude b.conf\nallow a2\n")
+        // In an included file too: qemu would open it relative to the
+        // caller's directory and go on (a later `deny` would count), so
+        // ignoring the rest of the file is no answer. Refused.
+        let fake = Fake::main(b"allow all\ninclude /a\n")
+            .with("/a", b"allow a1\ninclude b.conf\ndeny a2\n")
             .with("b.conf", b"allow b\n");
-        let (acl, warnings) = load_ok(&fake);
-        assert_eq!(acl.rules, vec![allow("a1"), allow("m")]);
-        assert_eq!(warnings.len(), 1);
-        assert_eq!(warnings[0].file, "/a");
-        assert_eq!(warnings[0].line, Some(2));
-        assert!(warnings[0]
-            .message
-            .contains("include path `b.conf' is not absolute"));
+        assert_eq!(
+            load_err(&fake),
+            "failed to parse default acl file `/etc/qemu/bridge.conf': /a:2: include path `b.conf' is not absolute"
+        );
     }
 
     #[test]
-    fn include_cycle_detected() {
+    fn include_cycle_refuses_everything() {
+        // qemu-bridge-helper recurses until it runs out of descriptors or
+        // stack (SIGSEGV): no answer it gives can be matched, so we refuse.
         let fake = Fake::main(b"include /a\nallow m\n")
             .with("/a", b"allow a1\ninclude /b\nallow a2\n")
             .with("/b", b"allow b1\ninclude /a\nallow b2\n");
-        let (acl, warnings) = load_ok(&fake);
         assert_eq!(
-            acl.rules,
-            vec![
-                allow("a1"),
-                allow("b1"),
-                allow("b2"),
-                allow("a2"),
-                allow("m")
-            ]
+            load_err(&fake),
+            "failed to parse default acl file `/etc/qemu/bridge.conf': /b:2: include cycle: `/a' is already being read"
         );
-        assert_eq!(warnings.len(), 1);
+        // A main file including itself.
         assert_eq!(
-            warnings[0].to_string(),
-            "/b:2: include `/a' ignored: include cycle (`/a' is already being read)"
+            load_err(&Fake::main(b"allow br0\ninclude /etc/qemu/bridge.conf\n")),
+            "failed to parse default acl file `/etc/qemu/bridge.conf': line 2: include cycle: `/etc/qemu/bridge.conf' is already being read"
         );
-        // A main file including itself: the include is ignored, the file stays valid.
-        let (acl, warnings) = load_ok(&Fake::main(b"allow br0\ninclude /etc/qemu/bridge.conf\n"));
-        assert_eq!(acl.rules, vec![allow("br0")]);
-        assert_eq!(warnings.len(), 1);
-        assert_eq!(warnings[0].file, MAIN);
-        assert!(warnings[0].message.contains("include cycle"));
         // The same path spelt differently is still the same path.
-        let (_, warnings) = load_ok(&Fake::main(b"include /etc//qemu/./bridge.conf\n"));
-        assert!(
-            warnings[0].message.contains("include cycle"),
-            "{warnings:?}"
-        );
+        let err = load_err(&Fake::main(b"include /etc//qemu/./bridge.conf\n"));
+        assert!(err.contains("include cycle"), "{err}");
         // Including the same file twice (not a cycle) reads it twice.
         let fake = Fake::main(b"include /a\ninclude /a\n").with("/a", b"allow a\n");
         let (acl, warnings) = load_ok(&fake);
@@ -957,36 +1055,103 @@ mod tests {
     }
 
     #[test]
-    fn include_depth_limited() {
-        // main -> /f1 -> /f2 -> ... -> /f10, each allowing its own bridge.
-        let mut fake = Fake::main(b"include /f1\n");
-        for i in 1..=10 {
-            let content = format!("allow b{i}\ninclude /f{}\n", i + 1);
-            fake = fake.with(&format!("/f{i}"), content.as_bytes());
-        }
-        let (acl, warnings) = load_ok(&fake);
-        let expected: Vec<Rule> = (1..=MAX_INCLUDE_DEPTH)
-            .map(|i| allow(&format!("b{i}")))
-            .collect();
-        assert_eq!(acl.rules, expected);
-        assert_eq!(warnings.len(), 1);
+    fn include_depth_limited_fails_closed() {
+        // main -> /f1 -> /f2 -> ...; the last one holds `deny b1`.
+        let chain = |depth: usize| {
+            let mut fake = Fake::main(b"allow all\ninclude /f1\n");
+            for i in 1..depth {
+                let content = format!("allow b{i}\ninclude /f{}\n", i + 1);
+                fake = fake.with(&format!("/f{i}"), content.as_bytes());
+            }
+            fake.with(&format!("/f{depth}"), b"deny b1\n")
+        };
         assert_eq!(
-            warnings[0].to_string(),
-            "/f8:2: include `/f9' ignored: includes nested more than 8 levels deep"
+            load_err(&chain(MAX_INCLUDE_DEPTH + 1)),
+            "failed to parse default acl file `/etc/qemu/bridge.conf': /f8:2: include `/f9': includes nested more than 8 levels deep"
+        );
+        let (acl, warnings) = load_ok(&chain(MAX_INCLUDE_DEPTH));
+        assert!(warnings.is_empty());
+        assert_eq!(acl.decide("b1"), Decision::Denied);
+    }
+
+    #[test]
+    fn number_of_files_limited_fails_closed() {
+        // The 1025th file would hold `deny br0`: refusing it must not grant br0.
+        let mut content = String::from("allow all\n");
+        for _ in 2..MAX_FILES {
+            content.push_str("include /a\n");
+        }
+        content.push_str("include /d\n");
+        let files = |content: &str| {
+            Fake::main(content.as_bytes())
+                .with("/a", b"allow a\n")
+                .with("/d", b"deny br0\n")
+        };
+        let (acl, _) = load_ok(&files(&content));
+        assert_eq!(acl.rules.len(), MAX_FILES);
+        assert_eq!(acl.decide("br0"), Decision::Denied);
+        content.insert_str(10, "include /a\n");
+        assert_eq!(
+            load_err(&files(&content)),
+            "failed to parse default acl file `/etc/qemu/bridge.conf': line 1025: include `/d': more than 1024 files to read"
         );
     }
 
     #[test]
-    fn number_of_files_limited() {
-        let mut content = String::new();
-        for _ in 0..MAX_FILES + 5 {
-            content.push_str("include /a\n");
-        }
-        let fake = Fake::main(content.as_bytes()).with("/a", b"allow a\n");
-        let (acl, warnings) = load_ok(&fake);
-        assert_eq!(acl.rules.len(), MAX_FILES - 1);
-        assert_eq!(warnings.len(), 6);
-        assert!(warnings[0].message.contains("more than 1024 files read"));
+    fn refused_include_fails_closed() {
+        // An include our checks refuse (qemu would read it) refuses everything,
+        // naming the file and where it was included.
+        let mut fake = Fake::main(b"allow all\ninclude /big\n");
+        fake.0.insert(
+            PathBuf::from("/big"),
+            Err(ReadError::Refused(
+                "refusing: larger than 1048576 bytes".into(),
+            )),
+        );
+        assert_eq!(
+            load_err(&fake),
+            "failed to parse default acl file `/etc/qemu/bridge.conf': /big: refusing: larger than 1048576 bytes (included from /etc/qemu/bridge.conf:2)"
+        );
+        let (clean, all) = problems(&fake);
+        assert!(!clean);
+        assert_eq!(all[0].severity, Severity::Fatal);
+    }
+
+    #[test]
+    fn long_lines_are_cut_as_fgets_cuts_them() {
+        // qemu: fgets(line, 4096, f). `#` + 4094 x's fill the buffer; the rest
+        // is a line of its own.
+        let x = "x".repeat(4094);
+        let content = format!("allow all\n#{x}deny br0\n");
+        assert_eq!(decide(content.as_bytes(), "br0"), Decision::Denied);
+        assert_eq!(decide(content.as_bytes(), "br1"), Decision::Granted);
+        // One byte more: the piece is `xdeny br0`, an unknown command, on line 2.
+        let content = format!("allow all\n#{x}xdeny br0\n");
+        assert_eq!(
+            load_err(&Fake::main(content.as_bytes())),
+            "failed to parse default acl file `/etc/qemu/bridge.conf': line 2: Unknown command `xdeny'"
+        );
+        // Exactly 4095 bytes and its newline: one line, nothing cut.
+        let content = format!("#{x}\nallow br0\n");
+        assert_eq!(rules(content.as_bytes()), vec![allow("br0")]);
+        assert_eq!(problems(&Fake::main(content.as_bytes())), (true, vec![]));
+        // A cut line: validate points it out.
+        let content = format!("#{x}deny br0\n");
+        let (clean, all) = problems(&Fake::main(content.as_bytes()));
+        assert!(!clean);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].severity, Severity::Suspicious);
+        assert!(
+            all[0]
+                .to_string()
+                .starts_with("/etc/qemu/bridge.conf:1: line longer than 4095 bytes"),
+            "{}",
+            all[0]
+        );
+        // Line numbers after a cut line still count the file's lines.
+        let content = format!("#{x}#{x}\nbogus x\n");
+        let err = load_err(&Fake::main(content.as_bytes()));
+        assert!(err.ends_with("line 2: Unknown command `bogus'"), "{err}");
     }
 
     #[test]
@@ -1043,6 +1208,26 @@ mod tests {
     }
 
     #[test]
+    fn warnings_echo_escaped() {
+        // Include paths and lines in warnings: ESC, U+2028, bidi override, DEL.
+        let fake = Fake::main("include /x\u{1b}[2J\u{2028}\u{202e}\x7f\nallow br0\n".as_bytes());
+        let (_, warnings) = load_ok(&fake);
+        assert_eq!(
+            warnings[0].to_string(),
+            "/x\\x1b[2J\\xe2\\x80\\xa8\\xe2\\x80\\xae\\x7f: No such file or directory (included from /etc/qemu/bridge.conf:1; include ignored)"
+        );
+        let fake = Fake::main(b"include /a\n").with("/a", "bo\u{2029}gus x\n".as_bytes());
+        let (_, warnings) = load_ok(&fake);
+        assert!(
+            warnings[0]
+                .to_string()
+                .starts_with("/a:1: Unknown command `bo\\xe2\\x80\\xa9gus'"),
+            "{}",
+            warnings[0]
+        );
+    }
+
+    #[test]
     fn nul_byte_ends_the_line_as_in_c() {
         assert_eq!(rules(b"allow br0\0junk\n"), vec![allow("br0")]);
         assert_eq!(rules(b"\0allow br0\nallow br1\n"), vec![allow("br1")]);
@@ -1068,14 +1253,14 @@ mod tests {
                 "/b:1: Unknown command `foo' (rest of this included file ignored)",
                 "/etc/qemu/bridge.conf:6: include path `rel' is not absolute",
                 "/missing: No such file or directory (included from /etc/qemu/bridge.conf:7; include ignored)",
-                "/etc/qemu/bridge.conf:8: include `/etc/qemu/bridge.conf' ignored: include cycle (`/etc/qemu/bridge.conf' is already being read)",
+                "/etc/qemu/bridge.conf:8: include cycle: `/etc/qemu/bridge.conf' is already being read",
             ]
         );
         let severities: Vec<Severity> = all.iter().map(|p| p.severity).collect();
         use Severity::*;
         assert_eq!(
             severities,
-            vec![Fatal, Fatal, Ignored, Ignored, Ignored, Fatal, Ignored, Ignored]
+            vec![Fatal, Fatal, Ignored, Ignored, Ignored, Fatal, Ignored, Fatal]
         );
         // A good configuration has nothing to report.
         let fake = Fake::main(b"# ok\nallow vnet0\ninclude /etc/qemu/alice.conf\n")
@@ -1171,7 +1356,7 @@ mod tests {
             };
             assert_eq!(
                 SystemFiles.read(&writable),
-                Err(ReadError::Failed(expected))
+                Err(ReadError::Refused(expected))
             );
         }
 
@@ -1182,7 +1367,7 @@ mod tests {
             std::os::unix::fs::chown(&foreign, Some(1000), Some(1000)).unwrap();
             assert_eq!(
                 SystemFiles.read(&foreign),
-                Err(ReadError::Failed(
+                Err(ReadError::Refused(
                     "refusing: owned by uid 1000, not root".to_string()
                 ))
             );
@@ -1202,7 +1387,7 @@ mod tests {
             fs::set_permissions(&big, fs::Permissions::from_mode(0o644)).unwrap();
             assert_eq!(
                 SystemFiles.read(&big),
-                Err(ReadError::Failed(
+                Err(ReadError::Refused(
                     "refusing: larger than 1048576 bytes".to_string()
                 ))
             );
@@ -1217,19 +1402,28 @@ mod tests {
             let content = format!("allow br0\ninclude {}\n", writable.display());
             fs::write(&main, content).unwrap();
             fs::set_permissions(&main, fs::Permissions::from_mode(0o644)).unwrap();
-            let mut warnings = Vec::new();
-            let acl = load(&SystemFiles, &main, &mut |p: &Problem| {
-                warnings.push(p.to_string())
-            })
-            .unwrap();
-            assert_eq!(acl.rules, vec![allow("br0")]);
+            // An insecure include refuses everything (fail closed).
+            let err = load(&SystemFiles, &main, &mut |_: &Problem| {}).unwrap_err();
             assert_eq!(
-                warnings,
-                vec![format!(
-                    "{}: refusing: writable by group or others (mode 4620) (included from {}:2; include ignored)",
+                err.message(),
+                format!(
+                    "failed to parse default acl file `{0}': {1}: refusing: writable by group or others (mode 4620) (included from {0}:2)",
+                    main.display(),
                     writable.display(),
+                )
+            );
+            // So does one over the size limit.
+            let content = format!("allow br0\ninclude {}\n", big.display());
+            fs::write(&main, content).unwrap();
+            fs::write(&big, vec![b'#'; MAX_FILE_SIZE as usize + 1]).unwrap();
+            let err = load(&SystemFiles, &main, &mut |_: &Problem| {}).unwrap_err();
+            assert!(
+                err.message().ends_with(&format!(
+                    "{}: refusing: larger than 1048576 bytes (included from {}:2)",
+                    big.display(),
                     main.display()
-                )]
+                )),
+                "{err}"
             );
             fs::set_permissions(&main, fs::Permissions::from_mode(0o664)).unwrap();
             let err = load(&SystemFiles, &main, &mut |_: &Problem| {}).unwrap_err();
@@ -1253,7 +1447,7 @@ mod tests {
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
         assert_eq!(
             SystemFiles.read(&fifo),
-            Err(ReadError::Failed(
+            Err(ReadError::Refused(
                 "refusing: not a regular file".to_string()
             ))
         );

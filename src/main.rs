@@ -25,6 +25,8 @@ mod args;
 mod audit;
 mod commands;
 mod fdpass;
+#[cfg(test)]
+mod fuzz;
 mod ifname;
 mod mac;
 mod netaddr;

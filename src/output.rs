@@ -6,7 +6,11 @@
 //! macros are not used anywhere else in the crate.
 //!
 //! [`printable`] makes bytes from a file or the command line safe to echo in
-//! those lines: no control characters (no line breaks, no terminal escapes).
+//! those lines: no control characters (no line breaks, no terminal escapes),
+//! no Unicode line or paragraph separators, no invisible formatting (bidi
+//! overrides, zero-width characters). It is the one escaper: every message
+//! that echoes input (arguments, ACL lines, definition keys and values,
+//! command options) goes through it.
 
 use std::io::Write;
 
@@ -25,13 +29,14 @@ pub fn out(text: &str) {
     let _ = o.flush();
 }
 
-/// Bytes from a file or the command line made safe to print: control
-/// characters and bytes that are not UTF-8 are written as \xNN.
+/// Bytes from a file or the command line made safe to print: non-printing
+/// characters (see [`non_printing`]) and bytes that are not UTF-8 are written
+/// as \xNN, byte by byte.
 pub fn printable(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
-            if c.is_control() {
+            if non_printing(c) {
                 let mut buf = [0u8; 4];
                 for b in c.encode_utf8(&mut buf).bytes() {
                     out.push_str(&format!("\\x{b:02x}"));
@@ -45,6 +50,28 @@ pub fn printable(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Characters that must not reach a terminal or a log as they are: C0 and C1
+/// controls and DEL; U+2028/U+2029 (line and paragraph separators, which
+/// some readers take as line breaks); and the invisible format characters
+/// that can reorder or hide text (soft hyphen, zero-width characters, bidi
+/// marks, embeddings, overrides and isolates, word joiners, BOM,
+/// interlinear annotation).
+pub fn non_printing(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{61c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        )
 }
 
 /// `say!(...)`: formatted line on stderr, never panics.
@@ -68,5 +95,21 @@ mod tests {
         assert_eq!(printable(b"br0"), "br0");
         assert_eq!(printable(b"a\tb\x7f\xff"), "a\\x09b\\x7f\\xff");
         assert_eq!(printable("\u{e9}\u{85}".as_bytes()), "\u{e9}\\xc2\\x85");
+        // ESC sequences, NUL, line separators, bidi overrides, zero widths.
+        assert_eq!(printable(b"a\x1b[2Jb\0c"), "a\\x1b[2Jb\\x00c");
+        assert_eq!(
+            printable("x\u{2028}y\u{2029}z".as_bytes()),
+            "x\\xe2\\x80\\xa8y\\xe2\\x80\\xa9z"
+        );
+        assert_eq!(printable("a\u{202e}b".as_bytes()), "a\\xe2\\x80\\xaeb");
+        assert_eq!(
+            printable("\u{200b}\u{feff}".as_bytes()),
+            "\\xe2\\x80\\x8b\\xef\\xbb\\xbf"
+        );
+        // Ordinary non-ASCII text is kept.
+        assert_eq!(
+            printable("caf\u{e9} \u{4e2d}\u{2013}".as_bytes()),
+            "caf\u{e9} \u{4e2d}\u{2013}"
+        );
     }
 }

@@ -537,3 +537,65 @@ fn caller_stopping_its_own_helper_cannot_block_other_callers() {
     expect(&r, "VICTIM_RC", "0");
     expect(&r, "VICTIM_GOT_FD", "yes");
 }
+
+// ---------------------------------------------------------------------------
+// 8. Refusals create nothing, fuzzed.
+
+/// A few hundred calls with mutated definitions and random argument vectors
+/// (tests/tools/refusal_fuzz.py): after every refusal, no link, rule, process
+/// or runtime directory is left. Seeded (`VH_FUZZ_SEED`, else the clock; the
+/// seed is printed); `VH_FUZZ_CASES` / 6 calls (default 500).
+#[test]
+fn refused_calls_create_nothing_fuzz() {
+    const TEST: &str = "refused_calls_create_nothing_fuzz";
+    if !common::have_root(TEST) {
+        return;
+    }
+    let seed: u64 = std::env::var("VH_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_secs())
+        });
+    let calls: usize = std::env::var("VH_FUZZ_CASES")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+        .map_or(500, |n| n / 6);
+    println!("refusal fuzz: seed {seed} (VH_FUZZ_SEED={seed} repeats it), {calls} calls");
+    let r = Sandbox::new(TEST, &format!("bringup/{TEST}.sh"))
+        .deadline(SCRIPT_DEADLINE)
+        .arg(seed.to_string())
+        .arg(calls.to_string())
+        .run()
+        .ok();
+    let stats = r
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("STATS\t"))
+        .unwrap_or_else(|| r.fail("no STATS line"))
+        .to_string();
+    println!("calls, refused, granted, other successes, seconds: {stats}");
+    let bad: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("BAD\t"))
+        .collect();
+    if !bad.is_empty() {
+        r.fail(&format!(
+            "seed {seed}: {} refused calls left something behind:\n{}",
+            bad.len(),
+            bad.join("\n")
+        ));
+    }
+    let refused: usize = stats
+        .split('\t')
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        refused > calls / 2,
+        "too few refusals to mean anything: {stats}"
+    );
+}

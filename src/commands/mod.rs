@@ -5,7 +5,7 @@
 
 mod check;
 mod mac;
-mod status;
+pub(crate) mod status;
 mod updown;
 
 use crate::error::Result;
@@ -99,7 +99,10 @@ pub fn exists(name: &str) -> bool {
 
 pub fn run(name: &str, args: &[String], caller: &Caller) -> Result<i32> {
     let Some(cmd) = COMMANDS.iter().find(|c| c.name == name) else {
-        return Err(fail!("unknown command `{name}'"));
+        return Err(fail!(
+            "unknown command `{}'",
+            crate::output::printable(name.as_bytes())
+        ));
     };
     if args.iter().any(|a| a == "-h" || a == "--help") {
         show!("{}\n", cmd.help);

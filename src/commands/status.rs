@@ -48,19 +48,31 @@ struct Net {
     stale: Option<bool>,
 }
 
-pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
+/// `status [--json] [NAME]`: whether --json was given, and the one network
+/// asked for. Options are echoed escaped.
+pub(crate) fn parse_options(args: &[String]) -> Result<(bool, Option<String>)> {
     let mut json = false;
     let mut only = None;
     for a in args {
         match a.as_str() {
             "--json" => json = true,
-            s if s.starts_with('-') => return Err(fail!("status: unknown option `{s}'")),
+            s if s.starts_with('-') => {
+                return Err(fail!(
+                    "status: unknown option `{}'",
+                    crate::output::printable(s.as_bytes())
+                ))
+            }
             s => {
                 crate::ifname::check_bridge_name(s)?;
                 only = Some(s.to_string());
             }
         }
     }
+    Ok((json, only))
+}
+
+pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
+    let (json, only) = parse_options(args)?;
     let root = caller.is_root();
     if !root {
         privileges::drop_all(caller)?;
@@ -431,5 +443,36 @@ mod tests {
         assert_eq!(limit_row(text, "Max cpu time"), None);
         assert_eq!(limit_label(libc::RLIMIT_NOFILE), Some("Max open files"));
         assert_eq!(limit_text(libc::RLIM_INFINITY), "unlimited");
+    }
+
+    fn opts(a: &[&str]) -> Result<(bool, Option<String>)> {
+        let args: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+        parse_options(&args)
+    }
+
+    #[test]
+    fn options_and_name() {
+        assert_eq!(opts(&[]).unwrap(), (false, None));
+        assert_eq!(
+            opts(&["--json", "vnet0"]).unwrap(),
+            (true, Some("vnet0".into()))
+        );
+    }
+
+    #[test]
+    fn unknown_options_are_echoed_escaped() {
+        for (arg, shown) in [
+            ("--x\x1b[2J", "--x\\x1b[2J"),
+            ("-\0", "-\\x00"),
+            ("--a\u{2028}b", "--a\\xe2\\x80\\xa8b"),
+            ("-\u{202e}", "-\\xe2\\x80\\xae"),
+        ] {
+            let e = opts(&[arg]).unwrap_err();
+            assert_eq!(e.message(), format!("status: unknown option `{shown}'"));
+        }
+        // A bad NAME is refused escaped too (the protocol's rule).
+        let e = opts(&["a\x1bb"]).unwrap_err();
+        assert!(e.message().contains("a\\x1bb"), "{e}");
+        assert!(!e.message().chars().any(crate::output::non_printing));
     }
 }

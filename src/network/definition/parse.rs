@@ -20,6 +20,7 @@ use super::{Definition, Forward, Host, Mode, Proto};
 use crate::error::{Error, Result};
 use crate::ifname::check_managed_name;
 use crate::netaddr::Prefix;
+use crate::output::printable;
 
 /// dnsmasq refuses lease times below two minutes.
 const MIN_LEASE_SECS: u64 = 120;
@@ -47,15 +48,23 @@ impl Ctx<'_> {
         self.line_of(s.span().start)
     }
 
-    /// "FILE:LINE: `key': msg"
+    /// "FILE:LINE: `key': msg", the values echoed in `msg` escaped.
     fn bad<T>(&self, key: &str, s: &Spanned<T>, msg: impl fmt::Display) -> Error {
+        let msg = escaped(msg);
         fail!("{}:{}: `{key}': {msg}", self.file, self.line(s))
     }
 
-    /// "FILE:LINE: msg"
+    /// "FILE:LINE: msg", the values echoed in `msg` escaped.
     fn at<T>(&self, s: &Spanned<T>, msg: impl fmt::Display) -> Error {
+        let msg = escaped(msg);
         fail!("{}:{}: {msg}", self.file, self.line(s))
     }
+}
+
+/// A message that may echo the file's keys and values, made printable (the
+/// one escaper, [`printable`]): no terminal escapes, NULs or line separators.
+fn escaped(msg: impl fmt::Display) -> String {
+    printable(msg.to_string().as_bytes())
 }
 
 /// Turn toml/serde's error into "FILE:LINE: message", with unknown keys
@@ -69,6 +78,7 @@ fn toml_error(ctx: &Ctx, e: &toml::de::Error) -> Error {
         },
         None => msg.to_string(),
     };
+    let msg = escaped(msg);
     match e.span() {
         Some(span) => {
             // Type errors point at the value: name the key in front of it.
@@ -103,7 +113,7 @@ fn key_before(text: &str, offset: usize) -> Option<&str> {
 /// is the network (bridge) name.
 pub fn parse(text: &str, file: &str, name: &str) -> Result<Definition> {
     let ctx = Ctx { file, text };
-    check_managed_name(name).map_err(|m| fail!("{file}: network name `{name}': {m}"))?;
+    check_managed_name(name).map_err(|m| fail!("{file}: network name `{}': {m}", escaped(name)))?;
     let raw: RawDef = toml::de::from_str(text).map_err(|e| toml_error(&ctx, &e))?;
     let common = parse_common(&ctx, &raw, name)?;
     if common.mode == Mode::Bridged {
@@ -604,6 +614,34 @@ mod tests {
             err("address = \"10.0.0.1/24\"\n[[forward]]\nproto = \"tcp\"\nport = 1\nto = \"10.0.0.5:1\"\nhost_address = \"1.2.3.4\"\n"),
             format!("{F}:6: unknown key `host_address'")
         );
+    }
+
+    #[test]
+    fn keys_and_values_echoed_escaped() {
+        // A quoted key and values holding an ESC sequence, NUL, U+2028 and a
+        // bidi override: printed as \xNN, one line.
+        assert_eq!(
+            err("\"\\u001b[2J\\u0000\" = 1\n"),
+            format!("{F}:1: unknown key `\\x1b[2J\\x00'")
+        );
+        assert_eq!(
+            err("mode = \"nat\\u2028x\\u202e\"\n"),
+            format!("{F}:1: `mode': unknown mode `nat\\xe2\\x80\\xa8x\\xe2\\x80\\xae' (expected nat, isolated, routed or bridged)")
+        );
+        for text in [
+            "address = \"10.0.0.1/24\"\ndomain = \"a\\u001bb\"\n",
+            "address = \"1\\u2029\"\n",
+            "uplink = \"e\\u0007\"\n",
+            "\u{2028} = 1\n",
+            "x\u{1b} = 1\n",
+            "mtu = \"\\u0085\"\n",
+        ] {
+            let e = err(text);
+            assert!(
+                !e.chars().any(crate::output::non_printing),
+                "{text:?}: {e:?}"
+            );
+        }
     }
 
     #[test]
