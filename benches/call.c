@@ -11,9 +11,12 @@
  * which is not part of the call).
  *
  * Several targets are timed in the same run, interleaved: round r calls every
- * target once, in order on even rounds and in reverse order on odd rounds
- * (ABC CBA ABC ...), so drift and noise on this shared machine hit all of them
- * alike. A warm-up of W rounds is run first and discarded. Any failed call
+ * target once, in a fresh random order each round (a fixed seed, so runs are
+ * comparable), so drift and noise on this shared machine hit all of them
+ * alike, and so does whatever one target leaves behind for the next (cache
+ * and TLB state, deferred kernel work). A fixed order (ABC CBA ...) does not
+ * cancel that: the same binary timed in two slots came out 10% apart, the
+ * slower one always next to qemu-bridge-helper. A warm-up of W rounds is run first and discarded. Any failed call
  * (exit status != 0, or no fd when one is expected) aborts the benchmark: timing
  * failures would be meaningless.
  *
@@ -170,9 +173,17 @@ int main(int argc, char **argv)
         ts[k].us = calloc(n, sizeof(double));
     }
     FILE *rf = raw ? fopen(raw, "w") : NULL;
+    int *order = calloc(nt, sizeof(int));
+    unsigned long long seed = 0x9e3779b97f4a7c15ULL;
     for (int r = 0; r < warm + n; r++) {
+        for (int j = 0; j < nt; j++) order[j] = j;
+        for (int j = nt - 1; j > 0; j--) { /* Fisher-Yates, xorshift64 */
+            seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+            int i = (int)(seed % (unsigned long long)(j + 1));
+            int t = order[i]; order[i] = order[j]; order[j] = t;
+        }
         for (int j = 0; j < nt; j++) {
-            int k = (r % 2 == 0) ? j : nt - 1 - j;
+            int k = order[j];
             double us = one_call(&ts[k], uid, gid);
             if (r >= warm) {
                 ts[k].us[r - warm] = us;

@@ -14,7 +14,9 @@ fn send(err: bool, msg: &str) {
         process: "vnet-helper".into(),
         pid: std::process::id(),
     };
-    if let Ok(mut logger) = syslog::unix(formatter) {
+    // Linux has one syslog socket; the crate would also try BSD and macOS
+    // paths when it is missing (two more socket+connect per call).
+    if let Ok(mut logger) = syslog::unix_custom(formatter, "/dev/log") {
         // Never block on a syslog daemon that is stuck or slow: QEMU waits for
         // our exit. A datagram that does not fit is dropped; a stream socket
         // gets a short timeout.
