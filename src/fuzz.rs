@@ -9,6 +9,9 @@
 //! Seeded and bounded: `VH_FUZZ_SEED` picks the seed (else the clock; a
 //! failure names it), `VH_FUZZ_CASES` the inputs per parser (default 3000).
 //! By hand: `env VH_FUZZ_CASES=200000 cargo test --release --bins fuzz`.
+//! Both are read when the tests are compiled (option_env!; cargo rebuilds
+//! them when the variables change): nothing under src/ reads the
+//! environment at run time, tests included.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -23,16 +26,14 @@ use crate::output::non_printing;
 const BOUND: Duration = Duration::from_secs(2);
 
 fn settings() -> (u64, u32) {
-    let seed = std::env::var("VH_FUZZ_SEED")
-        .ok()
+    let seed = option_env!("VH_FUZZ_SEED")
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| d.as_nanos() as u64)
         });
-    let cases = std::env::var("VH_FUZZ_CASES")
-        .ok()
+    let cases = option_env!("VH_FUZZ_CASES")
         .and_then(|s| s.parse().ok())
         .unwrap_or(3000);
     (seed, cases)

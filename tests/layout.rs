@@ -5,7 +5,9 @@
 //! - no import cycle between source files (a file may use its parent module's
 //!   items; any other cycle fails);
 //! - no function longer than 80 lines and no file longer than 800 lines,
-//!   not counting `#[cfg(test)]` code.
+//!   not counting `#[cfg(test)]` code;
+//! - no environment variable read at run time anywhere in src/ (a setuid
+//!   program's caller controls them), tests included.
 //!
 //! It reads the sources as text with a small lexer (strings, raw strings,
 //! chars and comments are skipped when matching braces).
@@ -211,6 +213,31 @@ fn unsafe_code_only_in_sys() {
                         n + 1
                     ));
                 }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn no_environment_is_read() {
+    let mut bad = Vec::new();
+    for f in all_sources() {
+        let code = code_only(&std::fs::read_to_string(src().join(&f)).unwrap());
+        for (n, line) in code.lines().enumerate() {
+            let reads = [
+                "env::var(",
+                "env::var_os(",
+                "env::vars(",
+                "env::vars_os(",
+                "getenv",
+            ];
+            if reads.iter().any(|r| line.contains(r)) {
+                bad.push(format!(
+                    "src/{}:{}: reads the environment",
+                    f.display(),
+                    n + 1
+                ));
             }
         }
     }
