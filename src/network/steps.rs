@@ -37,8 +37,15 @@ struct Done {
 }
 
 pub fn bring_up(def: &Definition, net: &paths::Network) -> Result<()> {
-    // The guard first: whatever is made after this is undone if we die.
+    // The guard first: whatever is made after this is undone if we die. It
+    // is told when we are done, whichever way it went.
     let guard = guard::start(&def.name)?;
+    let result = bring_up_guarded(def, net);
+    guard.done();
+    result
+}
+
+fn bring_up_guarded(def: &Definition, net: &paths::Network) -> Result<()> {
     lock::secure_dir(&net.run.to_string_lossy(), 0o755)?;
     // Leftovers of a bring-up that was killed: its dnsmasq must not keep the
     // ports; the bridge and the rules are adopted or replaced below.
@@ -49,8 +56,7 @@ pub fn bring_up(def: &Definition, net: &paths::Network) -> Result<()> {
     write_pending(net, None)?;
 
     let mut done = Done::default();
-    let result = bring_up_steps(def, net, &mut done);
-    let result = match result {
+    match bring_up_steps(def, net, &mut done) {
         Ok(()) => {
             let _ = fs::remove_file(net.pending_marker());
             Ok(())
@@ -59,9 +65,7 @@ pub fn bring_up(def: &Definition, net: &paths::Network) -> Result<()> {
             Ok(()) => e,
             Err(undo_failed) => e.and(format!("undoing it: {undo_failed}")),
         }),
-    };
-    guard.done();
-    result
+    }
 }
 
 /// The `pending` marker, with the IPv4 forwarding value found before the
