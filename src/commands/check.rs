@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use crate::acl::{self, Severity};
 use crate::error::Result;
 use crate::netaddr::Prefix;
-use crate::network::{definition, definitions};
+use crate::network::{definition, definitions, firewall};
 use crate::paths;
 use crate::privileges::{self, Caller};
 
@@ -33,6 +33,10 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
     });
 
     let mut subnets: Vec<(String, Prefix<Ipv4Addr>)> = Vec::new();
+    let host = match caller.is_root() {
+        true => firewall::host_ruleset(),
+        false => String::new(),
+    };
     for name in definitions::files() {
         let path = paths::definition(&name);
         if let Err(e) = crate::ifname::check_managed_name(&name) {
@@ -45,6 +49,12 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
         }
         match definition::load(&path, &name) {
             Ok(def) => {
+                // The host's own nftables chains that would drop this
+                // network's traffic (root only: reading them needs it).
+                for f in firewall::foreign::diagnose(&def, &host) {
+                    problems += 1;
+                    say!("{}", f.line(&name));
+                }
                 if let Some(net) = def.subnet() {
                     for (other, theirs) in &subnets {
                         if net.overlaps(theirs) {

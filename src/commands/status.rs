@@ -46,6 +46,8 @@ struct Net {
     rules: Option<bool>,
     /// Down network: rules of ours left in the firewall? None = unknown.
     stale: Option<bool>,
+    /// The host's own nftables chains that would drop its traffic (root).
+    foreign: Vec<String>,
 }
 
 /// `status [--json] [NAME]`: whether --json was given, and the one network
@@ -119,6 +121,7 @@ fn gather(name: &str, root: bool) -> Net {
         taps: Vec::new(),
         rules: None,
         stale: None,
+        foreign: Vec::new(),
     };
     if let Some(pid) = net.supervisor_pid {
         net.limits_off = limits_off(pid);
@@ -261,6 +264,15 @@ fn tap_owners(tap: &str) -> Vec<(u32, u32)> {
 /// (an up network's rules present, a down network's leftovers); returns the
 /// host's FORWARD policy.
 fn fill_rules(nets: &mut [Net]) -> Option<String> {
+    let host = firewall::host_ruleset();
+    for n in nets.iter_mut() {
+        if let Ok(def) = &n.definition {
+            n.foreign = firewall::foreign::diagnose(def, &host)
+                .iter()
+                .map(|f| f.line(&n.name))
+                .collect();
+        }
+    }
     let fw = firewall::current().ok()?;
     for n in nets.iter_mut() {
         if n.up {
@@ -328,6 +340,9 @@ fn to_text(nets: &[Net], root: bool) -> String {
             _ => "unknown (root only)",
         };
         let _ = writeln!(s, "  firewall rules: {rules}");
+        for f in &n.foreign {
+            let _ = writeln!(s, "  host firewall: {f}");
+        }
         taps_text(&mut s, &n.taps);
         let _ = writeln!(s, "  leases: {}", n.leases.len());
         for l in &n.leases {

@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::network::lock::{self, Lock};
 use crate::network::supervisor::process as supervisor;
-use crate::network::{definitions, steps};
+use crate::network::{definitions, firewall, steps};
 use crate::paths;
 use crate::privileges::{self, Caller};
 
@@ -34,6 +34,7 @@ pub fn ensure(name: &str, caller: &Caller) -> Result<Lock> {
     match steps::bring_up(&def, &net) {
         Ok(()) => {
             crate::audit::network(uid, name, "brought up");
+            warn_foreign_drops(&def, uid);
             Ok(lock)
         }
         Err(e) => {
@@ -55,4 +56,15 @@ fn hide_from(caller: &Caller, name: &str, e: Error) -> Error {
         "network `{name}': its definition is invalid (details in syslog; run `vnet-helper check' \
          as root)"
     )
+}
+
+/// The host's own nftables tables that would drop the network's traffic:
+/// one warning line each on stderr (QEMU and libvirt show it) and in syslog,
+/// naming the chain and the rules to add (`vnet-helper status` says it too).
+fn warn_foreign_drops(def: &crate::network::definition::Definition, uid: u32) {
+    for f in firewall::foreign::diagnose(def, &firewall::host_ruleset()) {
+        let line = f.line(&def.name);
+        say!("vnet-helper: warning: {line}");
+        crate::audit::network_failed(uid, &def.name, &line);
+    }
 }

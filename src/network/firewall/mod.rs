@@ -14,6 +14,10 @@
 //!   bring-up. Its `apply`, `remove` and `current` are the whole API the rest
 //!   of vnet-helper uses; nothing outside this module names a backend.
 //!
+//! - `foreign`: other tables of the host's nftables ruleset that would drop
+//!   a network's traffic, with the rules an admin would add (diagnosis only:
+//!   we never change them).
+//!
 //! Adding a backend (e.g. native nftables): a new file in firewall/ with what
 //! iptables/mod.rs has: `read_commands()`, and a `State` with `parse`,
 //! `setup` and `present` (taking [`rules::NetworkRules`], which it renders
@@ -22,11 +26,12 @@
 //! below (the compiler lists them), and [`Backend::chosen`], the one place
 //! that picks the backend. Nothing outside firewall/ changes.
 
+pub mod foreign;
 pub mod iptables;
 pub mod rules;
 mod runner;
 
-pub use runner::{apply, current, remove};
+pub use runner::{apply, current, host_ruleset, remove};
 
 use crate::error::Result;
 use crate::network::definition::Definition;

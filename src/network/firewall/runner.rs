@@ -38,6 +38,14 @@ pub fn current() -> Result<Current> {
     read(Backend::chosen(), None)
 }
 
+/// The host's whole nftables ruleset as `nft list ruleset` prints it (for
+/// `foreign::diagnose`); empty where nft is missing or refuses (not root).
+pub fn host_ruleset() -> String {
+    exec::tool("nft")
+        .and_then(|nft| exec::run_program(&nft, &["list", "ruleset"], None))
+        .unwrap_or_default()
+}
+
 fn read(backend: Backend, fw_lock: Option<&lock::Lock>) -> Result<Current> {
     let mut outputs = Vec::new();
     for inv in backend.read_commands() {
