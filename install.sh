@@ -88,7 +88,7 @@ uninstall() {
     if [ -f "$bin" ]; then rm -f "$bin" && echo "removed $bin"; fi
   fi
   if rmdir "$defs" 2>/dev/null; then echo "removed $defs (empty)"; fi
-  echo "left in place: network definitions install.sh did not write or that were edited, /etc/qemu/bridge.conf unless install.sh created it, leases under /var/lib/vnet-helper"
+  echo "left in place: network definitions install.sh did not write or that were edited, /etc/qemu/bridge.conf unless install.sh created it and it is unchanged, leases under /var/lib/vnet-helper"
 }
 
 # ---------------------------------------------------------------------------
@@ -252,7 +252,7 @@ if [ -e "$acl" ]; then
   fi
 else
   install -D -o root -g root -m 0644 "$here/acl/bridge.conf" "$acl"
-  remember "$acl"
+  remember_sum "$acl"
   echo "installed $acl (allows bridge vnet0 to every user: edit it)"
 fi
 install -d -o root -g root -m 0755 "$defs"

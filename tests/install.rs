@@ -245,17 +245,19 @@ fn uninstall_removes_only_what_it_wrote() {
             ("EDITED_UNINSTALL_RC", "0"),
             ("SAID_KEPT_EDITED", "yes"),
             ("EDITED_SAME", "yes"),
+            ("SAID_KEPT_EDITED_ACL", "yes"),
+            ("EDITED_ACL_SAME", "yes"),
         ],
     );
     expect_installed(&r, "INSTALLED", "644 root:root");
-    for (tag, net) in [("UNINSTALLED", "absent"), ("EDITED", "644 root:root")] {
+    for (tag, kept) in [("UNINSTALLED", "absent"), ("EDITED", "644 root:root")] {
         expect_all(
             &r,
             &[
                 (&format!("{tag}_BIN"), "absent"),
-                (&format!("{tag}_ACL"), "absent"),
+                (&format!("{tag}_ACL"), kept),
                 (&format!("{tag}_UNIT"), "absent"),
-                (&format!("{tag}_NET"), net),
+                (&format!("{tag}_NET"), kept),
             ],
         );
     }
