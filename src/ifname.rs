@@ -13,13 +13,15 @@
 //!   match).
 
 use crate::error::Result;
-use crate::output::printable;
+use crate::output::{non_printing, printable};
 
 /// Interface names (with their NUL) fit in IFNAMSIZ bytes.
 pub const IFNAMSIZ: usize = 16;
 
 /// The protocol rule: shorter than IFNAMSIZ (16) bytes, not empty, not "." or
-/// "..", no '/', ':', '%', whitespace or control characters, no leading '-'.
+/// "..", no '/', ':', '%', whitespace, control or invisible format characters
+/// (bidi overrides, zero widths: a name that reads as another in a log), no
+/// leading '-'.
 pub fn check_bridge_name(name: &str) -> Result<()> {
     if name.len() >= IFNAMSIZ {
         // Shaped like qemu-bridge-helper's message (CVE-2019-13164 fix).
@@ -37,8 +39,8 @@ pub fn check_bridge_name(name: &str) -> Result<()> {
         "starts with `-'"
     } else if name.contains(['/', ':', '%']) {
         "contains `/', `:' or `%'"
-    } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        "contains whitespace or a control character"
+    } else if name.chars().any(|c| c.is_whitespace() || non_printing(c)) {
+        "contains whitespace, a control character or an invisible character"
     } else {
         return Ok(());
     };
@@ -109,7 +111,22 @@ mod tests {
         let e = check_bridge_name("a234567890123456").unwrap_err(); // 16 bytes
         assert_eq!(e.message(), "name `a234567890123456' too long: 16");
         for bad in [
-            "", ".", "..", "-x", "a/b", "../x", "a b", "a\tb", "a%d", "a:1", "a\nb", "x\u{1b}",
+            "",
+            ".",
+            "..",
+            "-x",
+            "a/b",
+            "../x",
+            "a b",
+            "a\tb",
+            "a%d",
+            "a:1",
+            "a\nb",
+            "x\u{1b}",
+            "br\u{202e}0",
+            "br\u{200b}0",
+            "\u{feff}br0",
+            "br\u{2066}",
         ] {
             assert!(check_bridge_name(bad).is_err(), "{bad:?} accepted");
         }
@@ -117,7 +134,7 @@ mod tests {
         assert!(check_bridge_name("ééééééééé").is_err());
         assert_eq!(
             check_bridge_name("a\tb").unwrap_err().message(),
-            "invalid bridge name `a\\x09b': contains whitespace or a control character"
+            "invalid bridge name `a\\x09b': contains whitespace, a control character or an invisible character"
         );
     }
 

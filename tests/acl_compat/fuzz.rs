@@ -70,7 +70,7 @@ impl Rng {
     }
 }
 
-/// Bridges that exist in the sandbox. The last three are refused in our
+/// Bridges that exist in the sandbox. The last four are refused in our
 /// arguments (a documented difference): qemu-bridge-helper uses them.
 pub const BRIDGES: &[&[u8]] = &[
     b"br0",
@@ -81,6 +81,7 @@ pub const BRIDGES: &[&[u8]] = &[
     b"-x",
     b"b\x01c",
     b"br\xff",
+    "br\u{202e}0".as_bytes(),
 ];
 /// Names asked for that are no bridge (or cannot be one).
 const MISSING: &[&[u8]] = &[
