@@ -79,11 +79,11 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
     if !root {
         privileges::drop_all(caller)?;
     }
-    let names = match &only {
-        Some(n) => vec![n.clone()],
-        None => definitions::names(),
+    let defs = match &only {
+        Some(n) => vec![(n.clone(), definitions::load(n))],
+        None => definitions::load_all(),
     };
-    let mut nets: Vec<Net> = names.iter().map(|n| gather(n, root)).collect();
+    let mut nets: Vec<Net> = defs.into_iter().map(|(n, d)| gather(&n, d, root)).collect();
     let forward_policy = if root { fill_rules(&mut nets) } else { None };
     if json {
         show!("{}\n", to_json(&nets));
@@ -105,11 +105,11 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
     Ok(0)
 }
 
-fn gather(name: &str, root: bool) -> Net {
+fn gather(name: &str, definition: Result<Definition>, root: bool) -> Net {
     let paths = paths::Network::new(name);
     let mut net = Net {
         name: name.to_string(),
-        definition: definitions::load(name).map_err(|e| e.to_string()),
+        definition: definition.map_err(|e| e.to_string()),
         up: steps::is_up(&paths),
         dnsmasq_pid: dnsmasq::running(&paths),
         supervisor_pid: supervisor::alive(&paths)

@@ -31,6 +31,30 @@ pub fn load(name: &str) -> Result<Definition> {
     Ok(def)
 }
 
+/// Every defined network (see [`names`]) with its definition read and
+/// checked once, peers filled in from the valid ones: what [`load`] gives
+/// for each, without reading every file once per network.
+pub fn load_all() -> Vec<(String, Result<Definition>)> {
+    let mut all: Vec<(String, Result<Definition>)> = names()
+        .into_iter()
+        .map(|n| {
+            let def = definition::load(&paths::definition(&n), &n);
+            (n, def)
+        })
+        .collect();
+    let valid: Vec<String> = all
+        .iter()
+        .filter(|(_, d)| d.is_ok())
+        .map(|(n, _)| n.clone())
+        .collect();
+    for (name, def) in &mut all {
+        if let Ok(def) = def {
+            def.peers = valid.iter().filter(|n| *n != name).cloned().collect();
+        }
+    }
+    all
+}
+
 /// Every `*.toml` in the definitions directory, by the name before
 /// `.toml` (not UTF-8 shown escaped), valid or not, sorted.
 pub fn files() -> Vec<String> {

@@ -120,19 +120,14 @@ pub fn reload_hosts(def: &Definition, net: &paths::Network) -> Result<()> {
     Ok(())
 }
 
-/// Stop this network's dnsmasq, every one that runs: the one in the pid
-/// file, and any that a bring-up killed half-way started without a pid file
-/// yet (found by its command line; looked for again until none is left, as
-/// one may be daemonizing meanwhile).
+/// Stop this network's dnsmasq, every one that runs, found by its command
+/// line (so also one that a bring-up killed half-way started without writing
+/// its pid file yet; the pid file adds nothing to the scan). Looked for again
+/// until none is left, as one may be daemonizing meanwhile.
 pub fn stop(net: &paths::Network) {
     let conf = conf_arg(net);
     for _ in 0..3 {
-        let mut pids: Vec<u32> = running(net).into_iter().collect();
-        pids.extend(exec::processes_matching(|args| {
-            args.contains(&conf.as_bytes())
-        }));
-        pids.sort_unstable();
-        pids.dedup();
+        let pids = exec::processes_matching(|args| args.contains(&conf.as_bytes()));
         if pids.is_empty() {
             return;
         }
