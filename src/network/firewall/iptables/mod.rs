@@ -124,6 +124,12 @@ impl State {
         plan::leftovers(name, self)
     }
 
+    /// The peers network `name`'s rules isolate it from (see
+    /// plan::isolated_peers).
+    pub fn isolated_peers(&self, name: &str) -> Option<Vec<String>> {
+        plan::isolated_peers(name, self)
+    }
+
     /// The policy of IPv4 filter FORWARD, when the table is there.
     pub fn forward_policy(&self) -> Option<String> {
         save::forward_policy(&self.v4)
