@@ -109,6 +109,22 @@ impl Current {
         }
     }
 
+    /// Before `setup(want)` runs (lock held): whatever the backend must
+    /// remember to make the last teardown exact.
+    fn before_setup(&self, want: &NetworkRules) -> Result<()> {
+        match self {
+            Current::Iptables(s) => s.note_setup(want),
+        }
+    }
+
+    /// After `teardown` ran (lock held): remove what the backend's tools
+    /// created for us and left behind, now empty. Best effort.
+    fn after_teardown(&self) {
+        match self {
+            Current::Iptables(s) => s.tidy_after_teardown(),
+        }
+    }
+
     /// Remove every rule and chain of network `name`; the shared parts go
     /// with the last network.
     fn teardown(&self, name: &str) -> Plan {
