@@ -13,6 +13,8 @@
 //!                                           dnsmasq.pid, dnsmasq.err, supervisor
 //!                                           (its status), the markers `pending`
 //!                                           (a bring-up started) and `up` (it finished)
+//!   iptables-created                        tables and base chains iptables-nft made
+//!                                           for us, deleted again when empty
 //!   lock/                                   root 0700
 //!     firewall.lock                         any change to the shared firewall state
 //!     networks/NAME.lock                    bring-up, attach and teardown of NAME
@@ -37,6 +39,9 @@ pub const LOCK_DIR: &str = "/run/vnet-helper/lock";
 pub const NETWORK_LOCKS_DIR: &str = "/run/vnet-helper/lock/networks";
 pub const SUPERVISOR_LOCKS_DIR: &str = "/run/vnet-helper/lock/supervisors";
 pub const FIREWALL_LOCK: &str = "/run/vnet-helper/lock/firewall.lock";
+/// The tables and base chains iptables-nft created for our rules (one
+/// `FAMILY TABLE [CHAIN]` a line), written under the firewall lock.
+pub const IPTABLES_CREATED: &str = "/run/vnet-helper/iptables-created";
 pub const LIB_DIR: &str = "/var/lib/vnet-helper";
 pub const LIB_NETWORKS_DIR: &str = "/var/lib/vnet-helper/networks";
 

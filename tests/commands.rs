@@ -1,7 +1,7 @@
 //! The admin and user commands: `status` (as the user and as root), `up` and
 //! `down` (root only; down refuses attached taps without --force; up restores
 //! damaged rules), `check` (every problem with file and line, and a bring-up
-//! refuses the same) and `mac`.
+//! refuses the same), `mac`, and status on a stale isolation list.
 //!
 //! Every test runs tests/scripts/commands/TEST.sh in its own tests/sandbox.sh
 //! and asserts on the KEY=VALUE lines it prints.
@@ -350,4 +350,30 @@ fn mac_command() {
     );
     // setuid `mac vm1` as a user gives the same MAC
     expect(&r, "MAC", &a);
+}
+
+// ---------------------------------------------------------------------------
+// status when a network's isolation list is out of date.
+
+#[test]
+fn status_says_isolation_list_is_stale() {
+    let Some(r) = run("status_says_isolation_list_is_stale") else {
+        return;
+    };
+    expect(&r, "RULES_UP", "present");
+    expect(
+        &r,
+        "RULES_NEW_PEER",
+        "present; isolation list stale: not yet isolated from vn2 (`vnet-helper up vn1` refreshes it)",
+    );
+    expect(&r, "JSON_PRESENT_NEW_PEER", "True");
+    expect(&r, "JSON_STALE_NEW_PEER", "True");
+    expect(&r, "RULES_REFRESHED", "present");
+    expect(&r, "JSON_STALE_REFRESHED", "False");
+    expect(
+        &r,
+        "RULES_PEER_GONE",
+        "present; isolation list stale: still isolated from vn2 (no longer defined) (`vnet-helper up vn1` refreshes it)",
+    );
+    expect_contains(&r, "RULES_DAMAGED", "MISSING");
 }

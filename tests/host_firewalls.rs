@@ -5,6 +5,14 @@
 //! tables: the bring-up warns, and `status` and `check` name the table and
 //! chain and print the exact rules to add.
 //!
+//! The matrix: for each host firewall shape (tests/lib/host_firewalls.sh)
+//! and each firewall backend, a NAT network brought up by uid 4242 and two
+//! veth guests with real DHCP: DHCP, DNS, NAT, a port forward, guest to
+//! guest; then teardown leaves `iptables-save`, `ip6tables-save` and `nft
+//! list ruleset` exactly as before. Where a shape cannot work (another
+//! table's drop that only its admin may change), the diagnosis is asserted
+//! instead, and that the drop is real.
+//!
 //! Each test runs tests/scripts/host_firewalls/TEST.sh in its own
 //! tests/sandbox.sh (private network, mount and PID namespaces; the host
 //! ruleset is the sandbox's own), calling the setuid helper as uid 4242.
@@ -50,4 +58,82 @@ fn nftables_policy_drop_is_diagnosed() {
             ("CHECK_LINES_AFTER", "0"),
         ],
     );
+}
+
+/// What a cell of the matrix must show.
+enum Expect {
+    /// Everything works and teardown is exact.
+    Works,
+    /// status, check and the bring-up name the host's chains (input and
+    /// forward) that drop the traffic; the drop is real; teardown is exact.
+    Diagnosed,
+}
+
+/// One cell: tests/scripts/host_firewalls/matrix.sh CASE BACKEND.
+fn cell(test: &str, case: &str, backend: &str, expect: Expect) {
+    if !common::have_root(test) {
+        return;
+    }
+    let r = Sandbox::new(test, "host_firewalls/matrix.sh")
+        .arg(case)
+        .arg(backend)
+        .deadline(std::time::Duration::from_secs(240))
+        .run()
+        .ok();
+    let teardown = [
+        ("CALL_RC", "0"),
+        ("STATUS_RULES", "present"),
+        ("BRIDGE_GONE", "yes"),
+        ("RECORD_GONE", "yes"),
+        ("FIREWALL_SAME", "yes"),
+    ];
+    expect_all(&r, &teardown);
+    assert!(r.values("FIX_FAILED").is_empty(), "{}", r.transcript());
+    match expect {
+        Expect::Works => expect_all(
+            &r,
+            &[
+                ("CALL_WARNINGS", "0"),
+                ("STATUS_HOST_LINES", "0"),
+                ("CHECK_RC", "0"),
+                ("DHCP_G1", "10.200.0.10"),
+                ("DHCP_G2", "ok"),
+                ("DNS", "ok"),
+                ("NAT", "ok"),
+                ("NAT_SOURCE", "198.51.100.2"),
+                ("FORWARD", "ok"),
+                ("GUEST_TO_GUEST", "ok"),
+            ],
+        ),
+        Expect::Diagnosed => expect_all(
+            &r,
+            &[
+                ("CALL_WARNINGS", "2"),
+                ("STATUS_HOST_LINES", "2"),
+                ("CHECK_RC", "1"),
+                ("CHECK_HOST_LINES", "2"),
+                ("DHCP_G1", "failed"),
+                ("DHCP_G2", "failed"),
+            ],
+        ),
+    }
+}
+
+/// One #[test] per cell; the nftables column is one more line per case.
+macro_rules! cells {
+    ($($name:ident: $case:literal, $backend:literal, $expect:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            cell(stringify!($name), $case, $backend, Expect::$expect);
+        }
+    )*};
+}
+
+cells! {
+    matrix_empty_iptables: "empty", "iptables", Works;
+    matrix_docker_iptables: "docker", "iptables", Works;
+    matrix_ufw_iptables: "ufw", "iptables", Works;
+    matrix_nftconf_iptables: "nftconf", "iptables", Diagnosed;
+    matrix_nftconf_fixed_iptables: "nftconf_fixed", "iptables", Works;
+    matrix_firewalld_shaped_iptables: "firewalld", "iptables", Diagnosed;
 }

@@ -44,6 +44,9 @@ struct Net {
     limits_off: Vec<String>,
     /// None = unknown (not root).
     rules: Option<bool>,
+    /// Up network whose rules are in place but isolate it from another set
+    /// of networks than are defined now (rules counts as present then).
+    stale_peers: Option<firewall::StalePeers>,
     /// Down network: rules of ours left in the firewall? None = unknown.
     stale: Option<bool>,
     /// The host's own nftables chains that would drop its traffic (root).
@@ -120,6 +123,7 @@ fn gather(name: &str, definition: Result<Definition>, root: bool) -> Net {
         bridge: false,
         taps: Vec::new(),
         rules: None,
+        stale_peers: None,
         stale: None,
         foreign: Vec::new(),
     };
@@ -277,7 +281,9 @@ fn fill_rules(nets: &mut [Net]) -> Option<String> {
     for n in nets.iter_mut() {
         if n.up {
             if let Ok(def) = &n.definition {
-                n.rules = Some(fw.present(def));
+                let present = fw.present(def);
+                n.stale_peers = fw.stale_peers(def);
+                n.rules = Some(present || n.stale_peers.is_some());
             }
         } else {
             n.stale = Some(fw.leftovers(&n.name));
@@ -329,7 +335,9 @@ fn to_text(nets: &[Net], root: bool) -> String {
                 n.limits_off.join("; ")
             );
         }
+        let stale_peers = n.stale_peers.as_ref().map(|p| peers_text(&n.name, p));
         let rules = match (n.up, n.rules, n.stale) {
+            (true, Some(true), _) if stale_peers.is_some() => stale_peers.as_deref().unwrap_or(""),
             (true, Some(true), _) => "present",
             (true, Some(false), _) => "MISSING (run `vnet-helper up NAME` to restore)",
             (false, _, Some(false)) => "none (network down)",
@@ -350,6 +358,24 @@ fn to_text(nets: &[Net], root: bool) -> String {
         }
     }
     s
+}
+
+/// Rules in place whose isolation list is out of date, and the fix.
+fn peers_text(name: &str, p: &firewall::StalePeers) -> String {
+    let mut why = Vec::new();
+    if !p.missing.is_empty() {
+        why.push(format!("not yet isolated from {}", p.missing.join(", ")));
+    }
+    if !p.gone.is_empty() {
+        why.push(format!(
+            "still isolated from {} (no longer defined)",
+            p.gone.join(", ")
+        ));
+    }
+    format!(
+        "present; isolation list stale: {} (`vnet-helper up {name}` refreshes it)",
+        why.join("; ")
+    )
 }
 
 /// The taps of one network, with their owners and whether they count.
@@ -425,7 +451,7 @@ fn to_json(nets: &[Net]) -> String {
                 })
                 .collect();
             format!(
-                "{{\"name\":{},\"up\":{},\"mode\":{mode},\"address\":{address},\"definition_error\":{err},\"bridge\":{},\"dnsmasq_pid\":{},\"supervisor_pid\":{},\"rules_present\":{},\"stale_rules\":{},\"taps\":[{}],\"leases\":[{}]}}",
+                "{{\"name\":{},\"up\":{},\"mode\":{mode},\"address\":{address},\"definition_error\":{err},\"bridge\":{},\"dnsmasq_pid\":{},\"supervisor_pid\":{},\"rules_present\":{},\"stale_rules\":{},\"isolation_stale\":{},\"taps\":[{}],\"leases\":[{}]}}",
                 q(&n.name),
                 n.up,
                 n.bridge,
@@ -433,6 +459,7 @@ fn to_json(nets: &[Net]) -> String {
                 n.supervisor_pid.map(|p| p.to_string()).unwrap_or("null".into()),
                 n.rules.map(|r| r.to_string()).unwrap_or("null".into()),
                 n.stale.map(|r| r.to_string()).unwrap_or("null".into()),
+                n.rules.map(|_| n.stale_peers.is_some().to_string()).unwrap_or("null".into()),
                 taps.join(","),
                 leases.join(",")
             )
@@ -444,6 +471,28 @@ fn to_json(nets: &[Net]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_isolation_list_is_said_with_its_fix() {
+        let p = firewall::StalePeers {
+            missing: vec!["vn2".into(), "vn3".into()],
+            gone: vec!["old".into()],
+        };
+        assert_eq!(
+            peers_text("vn1", &p),
+            "present; isolation list stale: not yet isolated from vn2, vn3; still isolated \
+             from old (no longer defined) (`vnet-helper up vn1` refreshes it)"
+        );
+        let p = firewall::StalePeers {
+            missing: vec!["vn2".into()],
+            gone: vec![],
+        };
+        assert_eq!(
+            peers_text("vn1", &p),
+            "present; isolation list stale: not yet isolated from vn2 (`vnet-helper up vn1` \
+             refreshes it)"
+        );
+    }
 
     #[test]
     fn limits_rows() {

@@ -56,6 +56,15 @@ pub struct Plan {
     pub steps: Vec<Invocation>,
 }
 
+/// A network's isolation list as its rules have it, against its definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StalePeers {
+    /// Defined networks it is not isolated from yet.
+    pub missing: Vec<String>,
+    /// Networks it isolates from that are no longer defined.
+    pub gone: Vec<String>,
+}
+
 /// The firewall backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -100,6 +109,22 @@ impl Current {
         }
     }
 
+    /// Before `setup(want)` runs (lock held): whatever the backend must
+    /// remember to make the last teardown exact.
+    fn before_setup(&self, want: &NetworkRules) -> Result<()> {
+        match self {
+            Current::Iptables(s) => s.note_setup(want),
+        }
+    }
+
+    /// After `teardown` ran (lock held): remove what the backend's tools
+    /// created for us and left behind, now empty. Best effort.
+    fn after_teardown(&self) {
+        match self {
+            Current::Iptables(s) => s.tidy_after_teardown(),
+        }
+    }
+
     /// Remove every rule and chain of network `name`; the shared parts go
     /// with the last network.
     fn teardown(&self, name: &str) -> Plan {
@@ -114,6 +139,39 @@ impl Current {
         match self {
             Current::Iptables(s) => s.present(&want),
         }
+    }
+
+    /// When `def`'s rules are in place except that they isolate it from
+    /// another set of networks than today's definitions say (a network was
+    /// defined or removed since it came up): (peers not yet isolated from,
+    /// peers no longer defined). None when the rules are missing for another
+    /// reason, or are current.
+    pub fn stale_peers(&self, def: &Definition) -> Option<StalePeers> {
+        let found = match self {
+            Current::Iptables(s) => s.isolated_peers(&def.name)?,
+        };
+        let mut wanted: Vec<String> = def.peers.clone();
+        wanted.sort();
+        wanted.dedup();
+        if found == wanted {
+            return None;
+        }
+        let as_found = Definition {
+            peers: found.clone(),
+            ..def.clone()
+        };
+        self.present(&as_found).then(|| StalePeers {
+            missing: wanted
+                .iter()
+                .filter(|p| !found.contains(p))
+                .cloned()
+                .collect(),
+            gone: found
+                .iter()
+                .filter(|p| !wanted.contains(p))
+                .cloned()
+                .collect(),
+        })
     }
 
     /// Whether anything of network `name` is in the ruleset (stale rules).

@@ -15,7 +15,9 @@ use crate::network::{exec, lock};
 pub fn apply(def: &Definition) -> Result<()> {
     let fw_lock = lock::firewall()?;
     let current = read(Backend::chosen(), Some(&fw_lock))?;
-    for inv in current.setup(&rules::wanted(def)).steps {
+    let want = rules::wanted(def);
+    current.before_setup(&want)?;
+    for inv in current.setup(&want).steps {
         run(&inv, Some(&fw_lock))
             .map_err(|e| e.context(format!("network `{}': firewall", def.name)))?;
     }
@@ -29,6 +31,7 @@ pub fn remove(name: &str) -> Result<()> {
     for inv in current.teardown(name).steps {
         run(&inv, Some(&fw_lock))?;
     }
+    current.after_teardown();
     Ok(())
 }
 

@@ -5,7 +5,11 @@
 //! - `save`: iptables-save output parsed (tables, chains, rules as printed);
 //! - `render`: the neutral rules as chains and jumps in iptables text;
 //! - `plan`: the restore script from the current ruleset to the wanted one,
-//!   and the `present`/`leftovers` checks.
+//!   and the `present`/`leftovers` checks;
+//! - `created` (with `nfnl`, netlink to nf_tables): the tables and base
+//!   chains iptables-nft created for us, noted at setup and deleted again
+//!   when empty after a teardown, so that teardown leaves `iptables-save`
+//!   and `nft list ruleset` as they were.
 //!
 //! Chains, per network BR (at most "VNET-" + 15 + "-DNAT" = 25 bytes):
 //! - filter `VNET-BR-IN` (from INPUT, `-i BR`): DHCP/DNS from guests to the host;
@@ -22,6 +26,8 @@
 //!
 //! The same names are used in the ip6tables tables for IPv6.
 
+mod created;
+mod nfnl;
 mod plan;
 mod render;
 mod save;
@@ -111,6 +117,18 @@ impl State {
         restore(v4, v6)
     }
 
+    /// Before the setup of `want` runs: note which tables and base chains
+    /// it will create (created.rs).
+    pub fn note_setup(&self, want: &NetworkRules) -> Result<()> {
+        created::note_setup(want)
+    }
+
+    /// After a teardown ran: delete the tables and base chains we created
+    /// that are empty again (created.rs). Best effort.
+    pub fn tidy_after_teardown(&self) {
+        created::tidy_after_teardown()
+    }
+
     pub fn teardown(&self, name: &str) -> Plan {
         let (v4, v6) = plan::teardown_scripts(name, self);
         restore(v4, v6)
@@ -122,6 +140,12 @@ impl State {
 
     pub fn leftovers(&self, name: &str) -> bool {
         plan::leftovers(name, self)
+    }
+
+    /// The peers network `name`'s rules isolate it from (see
+    /// plan::isolated_peers).
+    pub fn isolated_peers(&self, name: &str) -> Option<Vec<String>> {
+        plan::isolated_peers(name, self)
     }
 
     /// The policy of IPv4 filter FORWARD, when the table is there.

@@ -16,7 +16,7 @@
 //!   cannot shadow them.
 
 use super::render::{self, FamilyWant, TableWant};
-use super::save::{rule_target, Chain, Ruleset, Table};
+use super::save::{rule_target, words, Chain, Ruleset, Table};
 use super::{chain_name, State, OWN_CHAINS, SHARED_CHAINS, TABLES};
 use crate::network::firewall::rules::{FamilyRules, NetworkRules};
 
@@ -267,4 +267,30 @@ pub fn leftovers(name: &str, current: &State) -> bool {
             })
         })
     })
+}
+
+/// The peers network `name`'s rules isolate it from now: the `X` of every
+/// `-i X -o NAME -j REJECT ...` in its IPv4 (else IPv6) `VNET-NAME-FWI`
+/// chain, sorted (rules.rs puts one such reject per peer there, and nothing
+/// else of that shape). None when the chain is in neither family.
+pub fn isolated_peers(name: &str, current: &State) -> Option<Vec<String>> {
+    let fwi = chain_name(name, "FWI");
+    let chain = [&current.v4, &current.v6]
+        .iter()
+        .find_map(|rs| rs.table("filter")?.chain(&fwi))?;
+    let mut peers: Vec<String> = chain
+        .rules
+        .iter()
+        .filter_map(|r| match words(r).as_slice() {
+            [i, x, o, br, j, reject, ..]
+                if i == "-i" && o == "-o" && br == name && j == "-j" && reject == "REJECT" =>
+            {
+                (x != name).then(|| x.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    peers.sort();
+    peers.dedup();
+    Some(peers)
 }

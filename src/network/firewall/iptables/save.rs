@@ -115,7 +115,7 @@ fn truncate(s: &str) -> String {
 
 /// Split a rule as iptables-restore does: whitespace-separated, with
 /// double-quoted strings (backslash escapes inside) as one word.
-fn words(rule: &str) -> Vec<String> {
+pub fn words(rule: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;

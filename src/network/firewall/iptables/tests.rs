@@ -937,3 +937,61 @@ fn chain_names_fit() {
         assert!(chain_name(longest, s).len() <= 28);
     }
 }
+
+#[test]
+fn stale_isolation_list_is_told_apart_from_missing_rules() {
+    use crate::network::firewall::{Current, StalePeers};
+    let mut state = docker_state();
+    let mut a = def(
+        "vn1",
+        "address = \"10.200.0.1/24\"\nipv6 = \"fd00::1/64\"\n",
+    );
+    a.peers = vec!["vn2".into(), "old".into()];
+    up(&mut state, &a);
+    let f = state.v4.table("filter").unwrap();
+    assert_eq!(
+        f.chain("VNET-vn1-FWI").unwrap().rules[..2],
+        [
+            "-i vn2 -o vn1 -j REJECT --reject-with icmp-port-unreachable",
+            "-i old -o vn1 -j REJECT --reject-with icmp-port-unreachable"
+        ]
+    );
+    assert_eq!(
+        state.isolated_peers("vn1"),
+        Some(vec!["old".to_string(), "vn2".to_string()])
+    );
+    assert_eq!(state.isolated_peers("vn2"), None);
+    let cur = Current::Iptables(state.clone());
+    assert!(cur.present(&a));
+    assert_eq!(cur.stale_peers(&a), None);
+    // vn3 defined and old removed since vn1 came up.
+    let mut now = a.clone();
+    now.peers = vec!["vn3".into(), "vn2".into()];
+    // (present counts rules, and the count is the same: stale_peers sees it)
+    assert_eq!(
+        cur.stale_peers(&now),
+        Some(StalePeers {
+            missing: vec!["vn3".into()],
+            gone: vec!["old".into()],
+        })
+    );
+    // A flushed chain is missing rules, whatever the peers.
+    let mut broken = state.clone();
+    for t in &mut broken.v4.tables {
+        for c in &mut t.chains {
+            if c.name == "VNET-vn1-IN" {
+                c.rules.clear();
+            }
+        }
+    }
+    let cur = Current::Iptables(broken);
+    assert!(!cur.present(&now) && !cur.present(&a));
+    assert_eq!(cur.stale_peers(&now), None);
+    // Rules entirely gone.
+    assert_eq!(Current::Iptables(docker_state()).stale_peers(&now), None);
+    // Refreshing (setup again) brings the list up to date.
+    up(&mut state, &now);
+    let cur = Current::Iptables(state);
+    assert!(cur.present(&now));
+    assert_eq!(cur.stale_peers(&now), None);
+}
