@@ -375,5 +375,9 @@ fn status_says_isolation_list_is_stale() {
         "RULES_PEER_GONE",
         "present; isolation list stale: still isolated from vn2 (no longer defined) (`vnet-helper up vn1` refreshes it)",
     );
-    expect_contains(&r, "RULES_DAMAGED", "MISSING");
+    expect(
+        &r,
+        "RULES_DAMAGED",
+        "MISSING (run `vnet-helper up vn1` to restore)",
+    );
 }

@@ -337,15 +337,18 @@ fn to_text(nets: &[Net], root: bool) -> String {
         }
         let stale_peers = n.stale_peers.as_ref().map(|p| peers_text(&n.name, p));
         let rules = match (n.up, n.rules, n.stale) {
-            (true, Some(true), _) if stale_peers.is_some() => stale_peers.as_deref().unwrap_or(""),
-            (true, Some(true), _) => "present",
-            (true, Some(false), _) => "MISSING (run `vnet-helper up NAME` to restore)",
-            (false, _, Some(false)) => "none (network down)",
-            (false, _, Some(true)) => {
-                "LEFTOVERS of an earlier bring-up (`vnet-helper down --force NAME` removes them)"
+            (true, Some(true), _) if stale_peers.is_some() => stale_peers.unwrap_or_default(),
+            (true, Some(true), _) => "present".into(),
+            (true, Some(false), _) => {
+                format!("MISSING (run `vnet-helper up {}` to restore)", n.name)
             }
-            _ if root => "unknown",
-            _ => "unknown (root only)",
+            (false, _, Some(false)) => "none (network down)".into(),
+            (false, _, Some(true)) => format!(
+                "LEFTOVERS of an earlier bring-up (`vnet-helper down --force {}` removes them)",
+                n.name
+            ),
+            _ if root => "unknown".into(),
+            _ => "unknown (root only)".into(),
         };
         let _ = writeln!(s, "  firewall rules: {rules}");
         for f in &n.foreign {
