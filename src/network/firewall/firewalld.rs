@@ -5,12 +5,12 @@
 //!
 //! The zones and the policy ship as XML under packaging/firewalld/ and are
 //! installed into /etc/firewalld/ by install.sh:
-//! - `vnet-helper` (NAT networks) and `vnet-helper-routed`: services dhcp
+//! - `vnet-helper` (NAT networks) and `vnet-routed`: services dhcp
 //!   and dns, nothing else of the host; the policy `vnet-helper-out`
 //!   (both zones to ANY, ACCEPT) lets guests forward out, and
-//!   `vnet-helper-routed-in` (ANY to `vnet-helper-routed`) lets the LAN
+//!   `vnet-routed-in` (ANY to `vnet-routed`) lets the LAN
 //!   reach a routed network's guests;
-//! - `vnet-helper-isolated`: dhcp and dns only, no forwarding.
+//! - `vnet-isolated`: dhcp and dns only, no forwarding.
 //!
 //! A bridged network has no address of the host and needs nothing.
 //!
@@ -35,14 +35,14 @@ const ZONE_IFACE: &str = "org.fedoraproject.FirewallD1.zone";
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every zone we ship; a binding to one of these is ours.
-pub const ZONES: &[&str] = &["vnet-helper", "vnet-helper-routed", "vnet-helper-isolated"];
+pub const ZONES: &[&str] = &["vnet-helper", "vnet-routed", "vnet-isolated"];
 
 /// The zone a network's bridge belongs in (None: it needs none).
 pub fn zone_for(def: &Definition) -> Option<&'static str> {
     match def.mode {
         Mode::Nat => Some("vnet-helper"),
-        Mode::Routed => Some("vnet-helper-routed"),
-        Mode::Isolated => Some("vnet-helper-isolated"),
+        Mode::Routed => Some("vnet-routed"),
+        Mode::Isolated => Some("vnet-isolated"),
         Mode::Bridged => None,
     }
 }
@@ -281,8 +281,8 @@ mod tests {
     #[test]
     fn each_mode_has_its_zone() {
         assert_eq!(zone_for(&def("nat")), Some("vnet-helper"));
-        assert_eq!(zone_for(&def("routed")), Some("vnet-helper-routed"));
-        assert_eq!(zone_for(&def("isolated")), Some("vnet-helper-isolated"));
+        assert_eq!(zone_for(&def("routed")), Some("vnet-routed"));
+        assert_eq!(zone_for(&def("isolated")), Some("vnet-isolated"));
         assert_eq!(zone_for(&def("bridged")), None);
     }
 
@@ -297,10 +297,12 @@ mod tests {
         assert_eq!(Binding::NoFirewalld.warning("vnet0"), None);
     }
 
-    /// Each zone this code names ships in packaging/firewalld/.
+    /// Each zone this code names ships in packaging/firewalld/, with a name
+    /// firewalld accepts (at most 17 characters).
     #[test]
     fn every_zone_ships() {
         for z in ZONES {
+            assert!(z.len() <= 17, "{z}");
             let p = format!(
                 "{}/packaging/firewalld/zones/{z}.xml",
                 env!("CARGO_MANIFEST_DIR")
