@@ -99,7 +99,10 @@ fn firewalld_zone_binding() {
         ],
     );
     let bound = seconds(&r, "BOUND_AFTER_RELOAD_S");
-    assert!(bound <= 1.0, "bound {bound} s after the reload (at most 1 s)");
+    assert!(
+        bound <= 1.0,
+        "bound {bound} s after the reload (at most 1 s)"
+    );
 }
 
 /// Seconds from a KEY=VALUE line (99 if absent or not a number).
@@ -159,7 +162,7 @@ fn heal_firewalld_reload_and_restart() {
         &r,
         &[
             ("CALL_RC", "0"),
-            ("CALL_STDERR_LINES", "0"),
+            ("CALL_STDERR", ""),
             ("ZONE_AT_BRING_UP", "vnet-helper"),
             ("DHCP", "ok"),
             ("CONN_OK", "yes"),

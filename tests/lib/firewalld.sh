@@ -144,10 +144,12 @@ PY
 # long_connection NETNS ADDR PORT SECONDS OUT: from NETNS, one TCP connection
 # to an echo server, a line every 100 ms for SECONDS; writes to OUT
 # CONN_OK=yes|no (every line echoed on the same connection) and
-# CONN_MAX_GAP=<longest wait for an echo, s>. Background; wait for OUT.
+# CONN_MAX_GAP=<longest wait for an echo, s>. Background; wait for OUT to
+# appear.
 long_connection() {
-  ip netns exec "$1" /usr/bin/python3 - "$2" "$3" "$4" > "$5.tmp" 2>&1 <<'PY' &
-import socket, sys, time
+  ip netns exec "$1" /usr/bin/python3 - "$2" "$3" "$4" "$5" 2>&1 <<'PY' &
+import os, socket, sys, time
+lines = []
 c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
 end, gap, ok, n = time.time() + float(sys.argv[3]), 0.0, True, 0
 while time.time() < end:
@@ -163,14 +165,15 @@ while time.time() < end:
             got += d
         ok = ok and got == b"%d\n" % n
     except OSError as e:
-        print("ERROR=%s" % e)
+        lines.append("CONN_ERROR=%s" % e)
         ok = False
         break
     gap = max(gap, time.time() - t)
     time.sleep(0.1)
-print("CONN_OK=%s" % ("yes" if ok else "no"))
-print("CONN_MAX_GAP=%.2f" % gap)
+lines.append("CONN_OK=%s" % ("yes" if ok else "no"))
+lines.append("CONN_MAX_GAP=%.2f" % gap)
+with open(sys.argv[4] + ".tmp", "w") as f:
+    f.write("\n".join(lines) + "\n")
+os.rename(sys.argv[4] + ".tmp", sys.argv[4])
 PY
-  LONG_CONNECTION_PID=$!
-  ( wait "$LONG_CONNECTION_PID" 2>/dev/null; mv "$5.tmp" "$5" ) &
 }

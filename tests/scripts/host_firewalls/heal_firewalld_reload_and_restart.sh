@@ -23,7 +23,7 @@ firewalld_start || die "firewalld did not start"
 HOLD=600 call_helper "$VH" vnet0 > "$WORK/call.out" 2>&1 &
 wait_for 25 grep -q '^RC=' "$WORK/call.out" || die "the call did not return"
 echo "CALL_RC=$(sed -n 's/^RC=//p' "$WORK/call.out")"
-echo "CALL_STDERR_LINES=$(grep -c '^STDERR=.' "$WORK/call.out" || true)"
+echo "CALL_STDERR=$(sed -n "s/^STDERR=//p" "$WORK/call.out")"
 echo "ZONE_AT_BRING_UP=$(firewalld_zone_of vnet0)"
 rules_complete vnet0 || die "no rules after the bring-up"
 
