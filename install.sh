@@ -20,6 +20,11 @@
 #   $DESTDIR/etc/systemd/system/vnet-helper@.service   the per-network supervisor's
 #                                                unit, used when systemd runs (so a
 #                                                network never lives in a login session)
+#   $DESTDIR/etc/firewalld/{zones,policies}/*.xml  from packaging/firewalld/ (the zones
+#                                                vnet-helper puts bridges in), when
+#                                                firewalld is installed; each only if
+#                                                there is none; a running firewalld
+#                                                is reloaded
 # and records what it created in $DESTDIR/var/lib/vnet-helper/installed (and
 # the checksum of vnet0.toml in installed.sha256), so --uninstall never removes
 # a bridge.conf or vnet0.toml it did not create, nor a vnet0.toml edited
@@ -88,6 +93,7 @@ uninstall() {
     if [ -f "$bin" ]; then rm -f "$bin" && echo "removed $bin"; fi
   fi
   if rmdir "$defs" 2>/dev/null; then echo "removed $defs (empty)"; fi
+  firewalld_reload
   echo "left in place: network definitions install.sh did not write or that were edited, /etc/qemu/bridge.conf unless install.sh created it and it is unchanged, leases under /var/lib/vnet-helper"
 }
 
@@ -211,6 +217,38 @@ install_default_network() {
 }
 
 # ---------------------------------------------------------------------------
+# firewalld: our zones and policies, where firewalld reads them.
+
+# firewalld_reload: have a running firewalld (not a staged install) re-read
+# its configuration
+firewalld_reload() {
+  [ -z "$DESTDIR" ] || return 0
+  command -v firewall-cmd >/dev/null || return 0
+  if firewall-cmd --state >/dev/null 2>&1; then
+    firewall-cmd --reload >/dev/null && echo "reloaded firewalld"
+  fi
+}
+
+install_firewalld_zones() {
+  local f dest
+  if [ ! -d /usr/lib/firewalld ] && [ ! -d "$DESTDIR/etc/firewalld" ]; then
+    echo "firewalld is not installed: no zones installed (packaging/firewalld/ has them)"
+    return 0
+  fi
+  for f in "$here"/packaging/firewalld/zones/*.xml "$here"/packaging/firewalld/policies/*.xml; do
+    dest="$DESTDIR/etc/firewalld/${f#"$here/packaging/firewalld/"}"
+    if [ -e "$dest" ]; then
+      echo "kept existing $dest"
+      continue
+    fi
+    install -D -o root -g root -m 0644 "$f" "$dest"
+    remember_sum "$dest"
+    echo "installed $dest"
+  done
+  firewalld_reload
+}
+
+# ---------------------------------------------------------------------------
 # Building: the executable cargo reports, wherever it put it.
 
 build() {
@@ -279,6 +317,7 @@ echo "installed $unit"
 if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
   systemctl daemon-reload
 fi
+install_firewalld_zones
 
 echo
 if [ -f "$default_net" ]; then

@@ -24,6 +24,7 @@ mod acl;
 mod args;
 mod audit;
 mod commands;
+mod dbus;
 mod fdpass;
 #[cfg(test)]
 mod fuzz;

@@ -309,7 +309,15 @@ pub fn pidfd_open(pid: u32) -> io::Result<std::os::fd::OwnedFd> {
 /// A pidfd for `pid`, registered with the current tokio runtime so the
 /// supervisor can await the process's exit. Must be called inside a runtime.
 pub fn async_pidfd(pid: u32) -> io::Result<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>> {
-    let fd = pidfd_open(pid)?;
+    async_fd(pidfd_open(pid)?)
+}
+
+/// Any descriptor we own, registered with the current tokio runtime (e.g. a
+/// duplicate of a socket another object reads from), so its readiness can
+/// be awaited. Must be called inside a runtime.
+pub fn async_fd(
+    fd: std::os::fd::OwnedFd,
+) -> io::Result<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>> {
     // SAFETY: an OwnedFd is an open descriptor that stays open, and its
     // as_raw_fd() returns the same number, for as long as the AsyncFd owns it
     // (tokio's requirement for register).

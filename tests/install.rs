@@ -258,9 +258,19 @@ fn uninstall_removes_only_what_it_wrote() {
                 (&format!("{tag}_ACL"), kept),
                 (&format!("{tag}_UNIT"), "absent"),
                 (&format!("{tag}_NET"), kept),
+                (&format!("{tag}_FIREWALLD_ZONE"), "absent"),
+                (&format!("{tag}_FIREWALLD_POLICY"), "absent"),
             ],
         );
     }
+    // firewalld is installed on the test hosts: its zones are installed too
+    expect_all(
+        &r,
+        &[
+            ("INSTALLED_FIREWALLD_ZONE", "644 root:root"),
+            ("INSTALLED_FIREWALLD_POLICY", "644 root:root"),
+        ],
+    );
 }
 
 #[test]

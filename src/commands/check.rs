@@ -33,6 +33,7 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
     });
 
     let mut subnets: Vec<(String, Prefix<Ipv4Addr>)> = Vec::new();
+    let mut zones_needed: Vec<&'static str> = Vec::new();
     let host = match caller.is_root() {
         true => firewall::host_ruleset(),
         false => String::new(),
@@ -49,6 +50,7 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
         }
         match definition::load(&path, &name) {
             Ok(def) => {
+                zones_needed.extend(firewall::firewalld::zone_for(&def));
                 // The host's own nftables chains that would drop this
                 // network's traffic (root only: reading them needs it).
                 for f in firewall::foreign::diagnose(&def, &host) {
@@ -74,6 +76,7 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
             }
         }
     }
+    problems += check_firewalld_zones(&zones_needed);
     if problems == 0 {
         show!("vnet-helper check: no problems found\n");
         Ok(0)
@@ -81,4 +84,36 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
         say!("vnet-helper check: {problems} problem(s) found");
         Ok(1)
     }
+}
+
+/// When firewalld runs: is every zone the defined networks need installed
+/// and loaded? One line per zone that is not; the number of problems.
+fn check_firewalld_zones(needed: &[&'static str]) -> usize {
+    use firewall::firewalld;
+    let Some(loaded) = firewalld::loaded_zones() else {
+        return 0; // firewalld does not run (or will not tell this user)
+    };
+    let mut zones = needed.to_vec();
+    zones.sort_unstable();
+    zones.dedup();
+    let mut problems = 0;
+    for z in zones {
+        if loaded.iter().any(|l| l == z) {
+            continue;
+        }
+        problems += 1;
+        match firewalld::zone_file_present(z) {
+            true => say!(
+                "firewalld runs but has not loaded zone `{z}' ({} is installed): run \
+                 `firewall-cmd --reload'",
+                firewalld::zone_file(z)
+            ),
+            false => say!(
+                "firewalld runs but zone `{z}' is not installed: install {} (from \
+                 packaging/firewalld/; install.sh does), then run `firewall-cmd --reload'",
+                firewalld::zone_file(z)
+            ),
+        }
+    }
+    problems
 }

@@ -51,6 +51,8 @@ struct Net {
     stale: Option<bool>,
     /// The host's own nftables chains that would drop its traffic (root).
     foreign: Vec<String>,
+    /// The bridge's firewalld zone when firewalld runs ("" = none), root.
+    firewalld_zone: Option<String>,
 }
 
 /// `status [--json] [NAME]`: whether --json was given, and the one network
@@ -126,6 +128,7 @@ fn gather(name: &str, definition: Result<Definition>, root: bool) -> Net {
         stale_peers: None,
         stale: None,
         foreign: Vec::new(),
+        firewalld_zone: None,
     };
     if let Some(pid) = net.supervisor_pid {
         net.limits_off = limits_off(pid);
@@ -276,6 +279,9 @@ fn fill_rules(nets: &mut [Net]) -> Option<String> {
                 .map(|f| f.line(&n.name))
                 .collect();
         }
+        if n.bridge {
+            n.firewalld_zone = firewall::firewalld::zone_of(&n.name);
+        }
     }
     let fw = firewall::current().ok()?;
     for n in nets.iter_mut() {
@@ -353,6 +359,18 @@ fn to_text(nets: &[Net], root: bool) -> String {
         let _ = writeln!(s, "  firewall rules: {rules}");
         for f in &n.foreign {
             let _ = writeln!(s, "  host firewall: {f}");
+        }
+        match n.firewalld_zone.as_deref() {
+            Some("") => {
+                let _ = writeln!(
+                    s,
+                    "  firewalld zone: NONE (the default zone drops its traffic)"
+                );
+            }
+            Some(z) => {
+                let _ = writeln!(s, "  firewalld zone: {z}");
+            }
+            None => {}
         }
         taps_text(&mut s, &n.taps);
         let _ = writeln!(s, "  leases: {}", n.leases.len());
@@ -454,7 +472,7 @@ fn to_json(nets: &[Net]) -> String {
                 })
                 .collect();
             format!(
-                "{{\"name\":{},\"up\":{},\"mode\":{mode},\"address\":{address},\"definition_error\":{err},\"bridge\":{},\"dnsmasq_pid\":{},\"supervisor_pid\":{},\"rules_present\":{},\"stale_rules\":{},\"isolation_stale\":{},\"taps\":[{}],\"leases\":[{}]}}",
+                "{{\"name\":{},\"up\":{},\"mode\":{mode},\"address\":{address},\"definition_error\":{err},\"bridge\":{},\"dnsmasq_pid\":{},\"supervisor_pid\":{},\"rules_present\":{},\"stale_rules\":{},\"isolation_stale\":{},\"firewalld_zone\":{},\"taps\":[{}],\"leases\":[{}]}}",
                 q(&n.name),
                 n.up,
                 n.bridge,
@@ -463,6 +481,7 @@ fn to_json(nets: &[Net]) -> String {
                 n.rules.map(|r| r.to_string()).unwrap_or("null".into()),
                 n.stale.map(|r| r.to_string()).unwrap_or("null".into()),
                 n.rules.map(|_| n.stale_peers.is_some().to_string()).unwrap_or("null".into()),
+                n.firewalld_zone.as_deref().map(q).unwrap_or("null".into()),
                 taps.join(","),
                 leases.join(",")
             )

@@ -130,6 +130,9 @@ fn bring_up_steps(def: &Definition, net: &paths::Network, done: &mut Done) -> Re
     // 3. Firewall.
     done.firewall = true;
     firewall::apply(def)?;
+    // 3b. firewalld, if it runs: the bridge into our zone (a missing zone is
+    // a warning naming the file to install, not a failure).
+    firewall::firewalld::bind_or_warn(def);
     // 4. The supervisor, which starts dnsmasq and reports whether it runs.
     done.supervisor = true;
     supervisor::start(net)?;
@@ -146,6 +149,7 @@ fn undo(def: &Definition, net: &paths::Network, done: Done, resumed: bool) -> Re
     dnsmasq::stop(net);
     let mut results = Vec::new();
     if done.firewall || resumed {
+        firewall::firewalld::unbind(&def.name);
         results.push(firewall::remove(&def.name));
     }
     if done.bridge || resumed {
@@ -172,6 +176,7 @@ pub fn tear_down(net: &paths::Network) -> Result<()> {
         supervisor::stop(net);
     }
     dnsmasq::stop(net);
+    firewall::firewalld::unbind(&net.name);
     let fw = firewall::remove(&net.name);
     let br = bridge::with_rtnetlink(async |h| bridge::delete(h, &net.name).await);
     remove_runtime_files(net);
@@ -185,6 +190,7 @@ pub fn tear_down(net: &paths::Network) -> Result<()> {
 pub fn refresh(def: &Definition, net: &paths::Network) -> Result<()> {
     bridge::with_rtnetlink(async |h| bridge::ensure(h, def).await.map(|_| ()))?;
     firewall::apply(def)?;
+    firewall::firewalld::bind_or_warn(def);
     dnsmasq::reload_hosts(def, net)
 }
 

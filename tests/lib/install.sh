@@ -61,6 +61,8 @@ install_facts() {
   echo "$1_ACL=$(file_facts "$(acl_file)")"
   echo "$1_UNIT=$(file_facts "$INSTALLED_UNIT")"
   echo "$1_NET=$(file_facts "$INSTALLED_NET")"
+  echo "$1_FIREWALLD_ZONE=$(file_facts /etc/firewalld/zones/vnet-helper.xml)"
+  echo "$1_FIREWALLD_POLICY=$(file_facts /etc/firewalld/policies/vnet-helper-out.xml)"
   if [ -f "$INSTALLED_NET" ]; then
     addr=$(sed -n 's/^address = "\(.*\)"$/\1/p' "$INSTALLED_NET")
   fi

@@ -147,8 +147,27 @@ fn needs(def: &Definition, hook: &str) -> Vec<String> {
     }
 }
 
+/// Does any line of table `family table` mention `needle` (a chain it jumps
+/// to, e.g. firewalld's zone dispatch `iifname "vnet0" goto filter_IN_ZONE`)?
+fn table_mentions(ruleset: &str, family: &str, table: &str, needle: &str) -> bool {
+    let head = format!("table {family} {table} {{");
+    let mut inside = false;
+    for line in ruleset.lines() {
+        if line.trim() == head {
+            inside = true;
+        } else if inside && line == "}" {
+            inside = false;
+        } else if inside && line.contains(needle) {
+            return true;
+        }
+    }
+    false
+}
+
 /// The foreign chains that would drop `def`'s traffic, given `nft list
-/// ruleset`. A chain that mentions the bridge by name is taken to handle it.
+/// ruleset`. A table that mentions the bridge by name in any of its chains
+/// is taken to handle it (a firewalld zone binding shows as
+/// `iifname "BRIDGE" goto filter_IN_ZONE` in its dispatch chains).
 pub fn diagnose(def: &Definition, ruleset: &str) -> Vec<Finding> {
     let families: &[&str] = match def.ipv6.is_some() {
         true => &["ip", "ip6", "inet"],
@@ -166,7 +185,9 @@ pub fn diagnose(def: &Definition, ruleset: &str) -> Vec<Finding> {
             (false, Some(rule)) => format!("ends with `{rule}'"),
             (false, None) => continue,
         };
-        if c.rules.iter().any(|r| r.contains(&quoted)) {
+        if c.rules.iter().any(|r| r.contains(&quoted))
+            || table_mentions(ruleset, &c.family, &c.table, &quoted)
+        {
             continue;
         }
         let fixes: Vec<String> = needs(def, &c.hook)
@@ -239,7 +260,7 @@ table ip filter {
     }
 
     #[test]
-    fn firewalld_final_reject_and_handled_chains() {
+    fn firewalld_final_reject() {
         let text = "table inet firewalld {
 \tchain filter_FORWARD {
 \t\ttype filter hook forward priority filter + 10; policy accept;
@@ -248,8 +269,7 @@ table ip filter {
 \t}
 \tchain filter_INPUT {
 \t\ttype filter hook input priority filter + 10; policy accept;
-\t\tiifname \"vnet0\" accept
-\t\treject with icmpx admin-prohibited
+\t\tct state established,related accept
 \t}
 }
 ";
@@ -257,6 +277,30 @@ table ip filter {
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].chain, "filter_FORWARD");
         assert_eq!(f[0].why, "ends with `reject with icmpx admin-prohibited'");
+    }
+
+    /// The bridge bound to a firewalld zone: firewalld's dispatch chains name
+    /// it, so its final rejects are not ours to report.
+    #[test]
+    fn firewalld_zone_binding_handles_the_bridge() {
+        let text = "table inet firewalld {
+\tchain filter_INPUT {
+\t\ttype filter hook input priority filter + 10; policy accept;
+\t\tjump filter_INPUT_ZONES
+\t\treject with icmpx admin-prohibited
+\t}
+\tchain filter_INPUT_ZONES {
+\t\tiifname \"vnet0\" goto filter_IN_vnet-helper
+\t\tgoto filter_IN_public
+\t}
+}
+";
+        assert!(diagnose(&def("address = \"10.200.0.1/24\"\n"), text).is_empty());
+        let other = text.replace("\"vnet0\"", "\"vnet9\"");
+        assert_eq!(
+            diagnose(&def("address = \"10.200.0.1/24\"\n"), &other).len(),
+            1
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@
 //! below (the compiler lists them), and [`Backend::chosen`], the one place
 //! that picks the backend. Nothing outside firewall/ changes.
 
+pub mod firewalld;
 pub mod foreign;
 pub mod iptables;
 pub mod rules;

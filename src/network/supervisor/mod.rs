@@ -7,5 +7,6 @@
 //! it keeps dnsmasq running, watches the bridge's ports, and tears the
 //! network down through `steps` when it has been idle (above them).
 
+pub mod heal;
 pub mod process;
 pub mod watch;

@@ -1,7 +1,9 @@
 //! The supervisor itself, `vnet-helper supervise NAME` (real uid 0 only):
 //! it holds its lock for its whole life (see `process`), keeps dnsmasq
 //! running (watching it with a pidfd, restarting it with backoff), watches the
-//! bridge's ports through rtnetlink link notifications (no polling), and when
+//! bridge's ports through rtnetlink link notifications (no polling), puts
+//! the firewall rules and the firewalld zone binding back when they vanish
+//! (`heal`: netfilter notifications and firewalld's signals), and when
 //! the bridge has had no guest (a port some process holds) for
 //! `idle-timeout` it takes the network's lock, re-checks under it and tears
 //! the network down (deleting the bridge detaches any tap left on it). SIGTERM (e.g.
@@ -15,6 +17,7 @@ use futures_util::{FutureExt, StreamExt};
 use netlink_sys::AsyncSocket;
 use tokio::io::unix::AsyncFd;
 
+use super::heal;
 use crate::error::{OrFail, Result};
 use crate::network::definition::{Definition, Mode};
 use crate::network::lock::{self, Lock};
@@ -255,6 +258,7 @@ async fn watch(
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .or_fail(|| "installing the SIGTERM handler")?;
     let mut keeper = Keeper::new(def, net, dnsmasq_pid);
+    let mut healer = heal::Healer::open(&def.name);
     let mut idle_since: Option<Instant> = None;
 
     loop {
@@ -288,6 +292,11 @@ async fn watch(
                 _ = sleep_until(teardown_at) => return Ok(Outcome::Idle),
                 _ = exited(&keeper.pidfd) => keeper.died(),
                 _ = sleep_until(keeper.restart_at) => keeper.restart(),
+                t = healer.next() => {
+                    if let Some(did) = heal::heal(def, net, t) {
+                        crate::audit::network(0, &def.name, &did);
+                    }
+                }
             }
         }
     }
