@@ -18,7 +18,7 @@ sources=/etc/apt/sources.list.d/debian.sources
 # sessions (libpam-systemd), what the package depends on, QEMU for a TCG guest.
 suite=bookworm
 variant=minbase
-include=systemd,systemd-sysv,dbus,iproute2,procps,libpam-systemd,dnsmasq-base,iptables,nftables,qemu-system-x86,kmod,python3-minimal
+include=systemd,systemd-sysv,dbus,iproute2,procps,libpam-systemd,dnsmasq-base,iptables,nftables,qemu-system-x86,kmod,python3
 hash=$( { echo "$suite $variant $include v1"; cat "$sources"; } | sha256sum | cut -c1-16)
 root="$cache/rootfs-$hash"
 if [ -x "$root/lib/systemd/systemd" ]; then echo "$root"; exit 0; fi
@@ -32,10 +32,13 @@ tmp=$(mktemp -d "$cache/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 echo "rootfs.sh: building $root (mmdebstrap $suite, $variant + $include)" >&2
 t0=$EPOCHREALTIME
+# shellcheck disable=SC2016 # the hook is run by mmdebstrap, with $1 the new root
 mmdebstrap --quiet --variant="$variant" --include="$include" \
   --customize-hook='rm -f "$1"/etc/machine-id "$1"/var/lib/dbus/machine-id; : > "$1"/etc/machine-id' \
   "$suite" "$tmp/root" "$sources" >&2
 mv "$tmp/root" "$root"
+# earlier recipes' root file systems are of no use any more
+find "$cache" -mindepth 1 -maxdepth 1 -name 'rootfs-*' ! -path "$root" -exec rm -rf {} + || true
 awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "rootfs.sh: built in %.0f s\n", b - a }' >&2
 du -sh "$root" >&2
 echo "$root"
