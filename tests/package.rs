@@ -163,7 +163,6 @@ fn man_pages_render() {
             .args(["--warnings", "-E", "UTF-8", "-l"])
             .arg(common::repo().join("doc").join(page))
             .env("MANWIDTH", "80")
-            .env("MAN_KEEP_FORMATTING", "0")
             .output()
             .expect("running man (package man-db)");
         let err = String::from_utf8_lossy(&out.stderr).to_string();

@@ -151,7 +151,7 @@ fn package_lifecycle() {
             ("PURGE_LEFTOVERS", ""),
             ("PURGE_MISSING", ""),
             ("ACL_KEPT_AFTER_PURGE", "yes"),
-            ("LINKS_AFTER_PURGE", "0"),
+            ("LINKS_AFTER_PURGE", ""),
             ("RULES_AFTER_PURGE", "0"),
         ],
     );

@@ -78,5 +78,9 @@ files_now > "$WORK/files.after"
 echo "PURGE_LEFTOVERS=$(comm -13 "$WORK/files.before" "$WORK/files.after" | tr '\n' ' ')"
 echo "PURGE_MISSING=$(comm -23 "$WORK/files.before" "$WORK/files.after" | tr '\n' ' ')"
 echo "ACL_KEPT_AFTER_PURGE=$(yes_no test "$(ct sha256sum /etc/qemu/bridge.conf)" = "$acl_sum")"
-echo "LINKS_AFTER_PURGE=$(ct_sh 'ip -br link | grep -vc "^lo "' || true)"
+# the QEMU-like holder still has its (detached) tap; once it exits, no link
+# but lo may be left
+ct pkill -f fake_qemu.py || true
+wait_for 10 bash -c "! ct pgrep -f fake_qemu.py >/dev/null" || true
+echo "LINKS_AFTER_PURGE=$(ct_sh 'ip -br link | grep -v "^lo " | cut -d" " -f1 | tr "\n" " "')"
 echo "RULES_AFTER_PURGE=$(ct_sh 'iptables-save | grep -c VNET' || true)"
