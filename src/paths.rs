@@ -45,9 +45,14 @@ pub const IPTABLES_CREATED: &str = "/run/vnet-helper/iptables-created";
 pub const LIB_DIR: &str = "/var/lib/vnet-helper";
 pub const LIB_NETWORKS_DIR: &str = "/var/lib/vnet-helper/networks";
 
-/// The supervisor's systemd template unit, as install.sh installs it, and the
-/// directory whose existence means systemd is PID 1.
-pub const SUPERVISOR_UNIT: &str = "/etc/systemd/system/vnet-helper@.service";
+/// Where the supervisor's systemd template unit may be installed: by
+/// install.sh (/etc), by the Debian package (/lib, or /usr/lib on a merged
+/// /usr); and the directory whose existence means systemd is PID 1.
+pub const SUPERVISOR_UNITS: &[&str] = &[
+    "/etc/systemd/system/vnet-helper@.service",
+    "/lib/systemd/system/vnet-helper@.service",
+    "/usr/lib/systemd/system/vnet-helper@.service",
+];
 pub const SYSTEMD_RUNTIME_DIR: &str = "/run/systemd/system";
 
 /// The shared directories, in creation order, with their modes.

@@ -293,3 +293,63 @@ pub fn expect_true(r: &Run, cond: bool, what: &str) {
         r.fail(what);
     }
 }
+
+// ---------------------------------------------------------------------------
+// The Debian package.
+
+/// The .deb that `cargo deb --target x86_64-unknown-linux-gnu` built (.ci/run
+/// builds it before the tests): the newest vnet-helper_*.deb in
+/// <target>/debian or <target>/<triple>/debian. Panics, saying what to run,
+/// if there is none or if it is older than the sources it is built from.
+pub fn debian_package(test: &str) -> PathBuf {
+    // <target>/<triple>/<profile>/vnet-helper
+    let exe = helper_binary();
+    let triple_dir = exe.parent().and_then(Path::parent).expect("target layout");
+    let target = triple_dir.parent().expect("target layout");
+    let build = "cargo deb --locked --target x86_64-unknown-linux-gnu";
+    let newest = [target.join("debian"), triple_dir.join("debian")]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with("vnet-helper_") && name.ends_with(".deb")
+        })
+        .max_by_key(|p| modified(p));
+    let Some(deb) = newest else {
+        panic!(
+            "{test}: no vnet-helper_*.deb under {}/debian: run `{build}` first",
+            target.display()
+        );
+    };
+    let built = modified(&deb);
+    for src in ["src", "dist", "doc", "acl", "Cargo.toml", "Cargo.lock"] {
+        if let Some(newer) = newer_than(&repo().join(src), built) {
+            panic!(
+                "{test}: {} is older than {}: run `{build}` again",
+                deb.display(),
+                newer.display()
+            );
+        }
+    }
+    deb
+}
+
+fn modified(p: &Path) -> std::time::SystemTime {
+    std::fs::metadata(p)
+        .and_then(|m| m.modified())
+        .unwrap_or(std::time::UNIX_EPOCH)
+}
+
+/// A file under `p` (or `p` itself) modified after `t`, if any.
+fn newer_than(p: &Path, t: std::time::SystemTime) -> Option<PathBuf> {
+    if p.is_dir() {
+        let entries = std::fs::read_dir(p).ok()?;
+        entries
+            .filter_map(|e| e.ok())
+            .find_map(|e| newer_than(&e.path(), t))
+    } else {
+        (modified(p) > t).then(|| p.to_path_buf())
+    }
+}

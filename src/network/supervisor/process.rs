@@ -57,7 +57,10 @@ pub fn start(net: &paths::Network) -> Result<()> {
     let name = &net.name;
     let status = net.supervisor_status();
     let _ = fs::remove_file(&status);
-    if systemd_running() && Path::new(paths::SUPERVISOR_UNIT).exists() {
+    let unit_installed = paths::SUPERVISOR_UNITS
+        .iter()
+        .any(|u| Path::new(u).exists());
+    if systemd_running() && unit_installed {
         let systemctl = exec::tool("systemctl")?;
         let unit = format!("vnet-helper@{name}.service");
         exec::run_program(&systemctl, &["start", "--no-block", &unit], None)?;
