@@ -208,6 +208,22 @@ our_dnsmasqs() {
 # supervisor_pids NAME: processes whose argv is [*, supervise, NAME].
 supervisor_pids() { pids_where_args supervise "$1"; }
 
+# freeze_supervisor NAME / thaw_supervisor NAME: stop NAME's supervisor
+# (SIGSTOP) so that it cannot heal damage a test makes to read what status
+# says about it, and let it go on. The freeze waits a second first, for the
+# supervisor's own check of the last change to finish (it must not be frozen
+# holding the firewall lock).
+freeze_supervisor() {
+  local pid; pid=$(supervisor_pids "$1")
+  [ -n "$pid" ] || { echo "freeze_supervisor: no supervisor of $1" >&2; return 1; }
+  sleep 1
+  kill -STOP "$pid"
+}
+thaw_supervisor() {
+  local pid; pid=$(supervisor_pids "$1")
+  [ -z "$pid" ] || kill -CONT "$pid"
+}
+
 # vh_pids: processes running the installed helper (supervisors included).
 vh_pids() {
   local p

@@ -14,6 +14,9 @@ rules_line() { "$VH" status vn1 | sed -n 's/^  firewall rules: //p'; }
 json_of() { "$VH" status --json vn1 | python3 -c "import json,sys; print(json.load(sys.stdin)[0][\"$1\"])"; }
 "$VH" up vn1 > /dev/null
 echo "RULES_UP=$(rules_line)"
+# the supervisor would refresh the list at its next look at the ruleset
+# (tests/host_firewalls.rs tests healing): frozen, so status is what is seen
+freeze_supervisor vn1
 # another network defined after vn1 came up
 define_net vn2 'address = "10.201.0.1/24"'
 echo "RULES_NEW_PEER=$(rules_line)"
@@ -29,4 +32,5 @@ echo "RULES_PEER_GONE=$(rules_line)"
 # a truly damaged chain is still MISSING
 iptables -F VNET-vn1-IN
 echo "RULES_DAMAGED=$(rules_line)"
+thaw_supervisor vn1
 "$VH" down vn1 > /dev/null

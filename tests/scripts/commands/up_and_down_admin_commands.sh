@@ -62,6 +62,9 @@ rc_of ROOT_UP2 "$VH" up vn0
 echo "ROOT_UP2_WHOLE=$(VERBOSE_WHOLE=1 net_whole vn0 && echo yes)"
 report_fw_same UP2_FW_SAME "$WORK/fw.up"
 dns=$(pidfile_dnsmasq vn0 || true)
+# the supervisor would heal the damage (tests/host_firewalls.rs tests that):
+# frozen here, so that what status says and what `up` restores are seen
+freeze_supervisor vn0
 damage() {
   case $1 in
     flush-chain) iptables -F VNET-vn0-FWO ;;
@@ -84,6 +87,7 @@ for how in flush-chain forward-jump net-jump nat-jump reload; do
   if fw_same "$WORK/fw.up"; then echo "REUP_${how}_FW=same"; else echo "REUP_${how}_FW=differs"; diff "$WORK/fw.up" <(fw_save) || true; fi
   echo "REUP_${how}_DNSMASQ=$([ "$(pidfile_dnsmasq vn0 || true)" = "$dns" ] && echo kept || echo changed)"
 done
+thaw_supervisor vn0
 
 # down without taps: no --force needed
 rc_of ROOT_DOWN2 "$VH" down vn0
