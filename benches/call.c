@@ -20,7 +20,13 @@
  * (exit status != 0, or no fd when one is expected) aborts the benchmark: timing
  * failures would be meaningless.
  *
- * Usage: call [-n N] [-w W] [-u UID] [-g GID] [-o RAWFILE] TARGET...
+ * With -k (keep), the fds received in timed rounds stay open until the program
+ * exits, so taps accumulate on their bridges as they do under many QEMUs
+ * (benches/scale.sh); warm-up calls' fds are still closed. The fd limit is
+ * raised to the hard limit for that. After its report, it waits for the end
+ * of its standard input before it exits (and so lets the taps go).
+ *
+ * Usage: call [-n N] [-w W] [-k] [-u UID] [-g GID] [-o RAWFILE] TARGET...
  *   TARGET = name=NAME,path=PATH[,br=BRIDGE][,nofd][,pre=SHELL COMMAND]
  *     br=    bridge for --br= (default br0)
  *     nofd   the program sends no fd (e.g. a setuid /bin/true baseline)
@@ -39,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -86,8 +93,9 @@ static void parse_target(struct target *t, char *spec)
     if (!t->name || !t->path) die("target needs name= and path=%s%s", "", "");
 }
 
-/* One call as QEMU makes it; returns its duration in microseconds. */
-static double one_call(const struct target *t, uid_t uid, gid_t gid)
+/* One call as QEMU makes it; returns its duration in microseconds. The
+ * received fd is closed, unless keep is set. */
+static double one_call(const struct target *t, uid_t uid, gid_t gid, int keep)
 {
     if (t->pre) {
         int rc = system(t->pre);
@@ -123,7 +131,7 @@ static double one_call(const struct target *t, uid_t uid, gid_t gid)
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     double t1 = now_us();
     close(sv[0]);
-    if (fd >= 0) close(fd);
+    if (fd >= 0 && !keep) close(fd);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         char st[32];
         snprintf(st, sizeof st, "status 0x%x", status);
@@ -150,27 +158,35 @@ static double pct(const double *s, int n, int p)
 
 int main(int argc, char **argv)
 {
-    int n = 400, warm = -1, opt;
+    int n = 400, warm = -1, keep = 0, opt;
     uid_t uid = 4242;
     gid_t gid = 4242;
     const char *raw = NULL;
-    while ((opt = getopt(argc, argv, "n:w:u:g:o:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:w:ku:g:o:")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 'w': warm = atoi(optarg); break;
+        case 'k': keep = 1; break;
         case 'u': uid = (uid_t)atoi(optarg); break;
         case 'g': gid = (gid_t)atoi(optarg); break;
         case 'o': raw = optarg; break;
-        default: die("usage: call [-n N] [-w W] [-u UID] [-g GID] [-o RAW] TARGET...%s%s", "", "");
+        default: die("usage: call [-n N] [-w W] [-k] [-u UID] [-g GID] [-o RAW] TARGET...%s%s", "", "");
         }
     }
     int nt = argc - optind;
-    if (nt < 1 || n < 1) die("usage: call [-n N] [-w W] [-u UID] [-g GID] [-o RAW] TARGET...%s%s", "", "");
+    if (nt < 1 || n < 1) die("usage: call [-n N] [-w W] [-k] [-u UID] [-g GID] [-o RAW] TARGET...%s%s", "", "");
     if (warm < 0) warm = n / 20 < 10 ? 10 : n / 20;
     struct target *ts = calloc(nt, sizeof *ts);
     for (int k = 0; k < nt; k++) {
         parse_target(&ts[k], argv[optind + k]);
         ts[k].us = calloc(n, sizeof(double));
+    }
+    if (keep) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
     }
     FILE *rf = raw ? fopen(raw, "w") : NULL;
     int *order = calloc(nt, sizeof(int));
@@ -184,7 +200,7 @@ int main(int argc, char **argv)
         }
         for (int j = 0; j < nt; j++) {
             int k = order[j];
-            double us = one_call(&ts[k], uid, gid);
+            double us = one_call(&ts[k], uid, gid, keep && r >= warm);
             if (r >= warm) {
                 ts[k].us[r - warm] = us;
                 if (rf) fprintf(rf, "%d\t%s\t%.1f\n", r - warm, ts[k].name, us);
@@ -205,6 +221,11 @@ int main(int argc, char **argv)
         qsort(ts[k].us, n, sizeof(double), cmp);
         printf("STAT %s n=%d p10=%.1f p50=%.1f p90=%.1f mean=%.1f min=%.1f\n", ts[k].name, n,
                pct(ts[k].us, n, 10), pct(ts[k].us, n, 50), pct(ts[k].us, n, 90), sum / n, ts[k].us[0]);
+    }
+    fflush(stdout);
+    if (keep) {
+        char buf[256];
+        while (read(0, buf, sizeof buf) > 0) {}
     }
     return 0;
 }
