@@ -5,7 +5,9 @@
 //! `process` is how others see it (start, find, stop: below the bring-up
 //! steps); `watch` is the supervisor itself (`vnet-helper supervise NAME`):
 //! it keeps dnsmasq running, watches the bridge's ports, and tears the
-//! network down through `steps` when it has been idle (above them).
+//! network down through `steps` when it has been idle (above them); `ports`
+//! is its picture of the bridge's ports, kept from link notifications.
 
+pub mod ports;
 pub mod process;
 pub mod watch;
