@@ -5,8 +5,8 @@
  * drop to the unprivileged caller (setgroups(0), setresgid, setresuid) and
  * execv(helper, [helper, "--use-vnet", "--fd=N", "--br=BR"]) so that the
  * helper runs through its setuid bit; in the parent recvmsg() with a 1-byte
- * buffer and room for one SCM_RIGHTS fd, then waitpid(). The clock
- * (CLOCK_MONOTONIC) runs from just before fork() to just after waitpid(); the
+ * buffer and room for one SCM_RIGHTS fd, then wait4(). The clock
+ * (CLOCK_MONOTONIC) runs from just before fork() to just after wait4(); the
  * received tap fd is closed after the clock stops (closing it destroys the tap,
  * which is not part of the call).
  *
@@ -36,7 +36,10 @@
  * Output (stdout), times in microseconds:
  *   STAT <name> n=<N> p10=<us> p50=<us> p90=<us> mean=<us> min=<us>
  *   PAIRED <name0>/<name1> p50=<median of per-round ratios>  (first two targets)
- * RAWFILE gets one line per timed call: round, target name, microseconds.
+ * RAWFILE gets one line per timed call: round, target name, microseconds, and
+ * the CPU time (user + system, from wait4's rusage) the helper process used,
+ * in microseconds: unlike the wall time, other load on the machine barely
+ * changes it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -93,9 +97,9 @@ static void parse_target(struct target *t, char *spec)
     if (!t->name || !t->path) die("target needs name= and path=%s%s", "", "");
 }
 
-/* One call as QEMU makes it; returns its duration in microseconds. The
- * received fd is closed, unless keep is set. */
-static double one_call(const struct target *t, uid_t uid, gid_t gid, int keep)
+/* One call as QEMU makes it; returns its duration in microseconds, and the
+ * helper's CPU time in *cpu. The received fd is closed, unless keep is set. */
+static double one_call(const struct target *t, uid_t uid, gid_t gid, int keep, double *cpu)
 {
     if (t->pre) {
         int rc = system(t->pre);
@@ -128,8 +132,10 @@ static double one_call(const struct target *t, uid_t uid, gid_t gid, int keep)
     struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
     if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(&fd, CMSG_DATA(c), sizeof fd);
     int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    struct rusage ru;
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {}
     double t1 = now_us();
+    *cpu = ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec;
     close(sv[0]);
     if (fd >= 0 && !keep) close(fd);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -200,10 +206,11 @@ int main(int argc, char **argv)
         }
         for (int j = 0; j < nt; j++) {
             int k = order[j];
-            double us = one_call(&ts[k], uid, gid, keep && r >= warm);
+            double cpu;
+            double us = one_call(&ts[k], uid, gid, keep && r >= warm, &cpu);
             if (r >= warm) {
                 ts[k].us[r - warm] = us;
-                if (rf) fprintf(rf, "%d\t%s\t%.1f\n", r - warm, ts[k].name, us);
+                if (rf) fprintf(rf, "%d\t%s\t%.1f\t%.0f\n", r - warm, ts[k].name, us, cpu);
             }
         }
     }
