@@ -5,8 +5,8 @@
  * drop to the unprivileged caller (setgroups(0), setresgid, setresuid) and
  * execv(helper, [helper, "--use-vnet", "--fd=N", "--br=BR"]) so that the
  * helper runs through its setuid bit; in the parent recvmsg() with a 1-byte
- * buffer and room for one SCM_RIGHTS fd, then waitpid(). The clock
- * (CLOCK_MONOTONIC) runs from just before fork() to just after waitpid(); the
+ * buffer and room for one SCM_RIGHTS fd, then wait4(). The clock
+ * (CLOCK_MONOTONIC) runs from just before fork() to just after wait4(); the
  * received tap fd is closed after the clock stops (closing it destroys the tap,
  * which is not part of the call).
  *
@@ -20,7 +20,13 @@
  * (exit status != 0, or no fd when one is expected) aborts the benchmark: timing
  * failures would be meaningless.
  *
- * Usage: call [-n N] [-w W] [-u UID] [-g GID] [-o RAWFILE] TARGET...
+ * With -k (keep), the fds received in timed rounds stay open until the program
+ * exits, so taps accumulate on their bridges as they do under many QEMUs
+ * (benches/scale.sh); warm-up calls' fds are still closed. The fd limit is
+ * raised to the hard limit for that. After its report, it waits for the end
+ * of its standard input before it exits (and so lets the taps go).
+ *
+ * Usage: call [-n N] [-w W] [-k] [-u UID] [-g GID] [-o RAWFILE] TARGET...
  *   TARGET = name=NAME,path=PATH[,br=BRIDGE][,nofd][,pre=SHELL COMMAND]
  *     br=    bridge for --br= (default br0)
  *     nofd   the program sends no fd (e.g. a setuid /bin/true baseline)
@@ -30,7 +36,10 @@
  * Output (stdout), times in microseconds:
  *   STAT <name> n=<N> p10=<us> p50=<us> p90=<us> mean=<us> min=<us>
  *   PAIRED <name0>/<name1> p50=<median of per-round ratios>  (first two targets)
- * RAWFILE gets one line per timed call: round, target name, microseconds.
+ * RAWFILE gets one line per timed call: round, target name, microseconds, and
+ * the CPU time (user + system, from wait4's rusage) the helper process used,
+ * in microseconds: unlike the wall time, other load on the machine barely
+ * changes it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -86,8 +97,9 @@ static void parse_target(struct target *t, char *spec)
     if (!t->name || !t->path) die("target needs name= and path=%s%s", "", "");
 }
 
-/* One call as QEMU makes it; returns its duration in microseconds. */
-static double one_call(const struct target *t, uid_t uid, gid_t gid)
+/* One call as QEMU makes it; returns its duration in microseconds, and the
+ * helper's CPU time in *cpu. The received fd is closed, unless keep is set. */
+static double one_call(const struct target *t, uid_t uid, gid_t gid, int keep, double *cpu)
 {
     if (t->pre) {
         int rc = system(t->pre);
@@ -120,10 +132,12 @@ static double one_call(const struct target *t, uid_t uid, gid_t gid)
     struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
     if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(&fd, CMSG_DATA(c), sizeof fd);
     int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    struct rusage ru;
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {}
     double t1 = now_us();
+    *cpu = ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec;
     close(sv[0]);
-    if (fd >= 0) close(fd);
+    if (fd >= 0 && !keep) close(fd);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         char st[32];
         snprintf(st, sizeof st, "status 0x%x", status);
@@ -150,27 +164,35 @@ static double pct(const double *s, int n, int p)
 
 int main(int argc, char **argv)
 {
-    int n = 400, warm = -1, opt;
+    int n = 400, warm = -1, keep = 0, opt;
     uid_t uid = 4242;
     gid_t gid = 4242;
     const char *raw = NULL;
-    while ((opt = getopt(argc, argv, "n:w:u:g:o:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:w:ku:g:o:")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 'w': warm = atoi(optarg); break;
+        case 'k': keep = 1; break;
         case 'u': uid = (uid_t)atoi(optarg); break;
         case 'g': gid = (gid_t)atoi(optarg); break;
         case 'o': raw = optarg; break;
-        default: die("usage: call [-n N] [-w W] [-u UID] [-g GID] [-o RAW] TARGET...%s%s", "", "");
+        default: die("usage: call [-n N] [-w W] [-k] [-u UID] [-g GID] [-o RAW] TARGET...%s%s", "", "");
         }
     }
     int nt = argc - optind;
-    if (nt < 1 || n < 1) die("usage: call [-n N] [-w W] [-u UID] [-g GID] [-o RAW] TARGET...%s%s", "", "");
+    if (nt < 1 || n < 1) die("usage: call [-n N] [-w W] [-k] [-u UID] [-g GID] [-o RAW] TARGET...%s%s", "", "");
     if (warm < 0) warm = n / 20 < 10 ? 10 : n / 20;
     struct target *ts = calloc(nt, sizeof *ts);
     for (int k = 0; k < nt; k++) {
         parse_target(&ts[k], argv[optind + k]);
         ts[k].us = calloc(n, sizeof(double));
+    }
+    if (keep) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
     }
     FILE *rf = raw ? fopen(raw, "w") : NULL;
     int *order = calloc(nt, sizeof(int));
@@ -184,10 +206,11 @@ int main(int argc, char **argv)
         }
         for (int j = 0; j < nt; j++) {
             int k = order[j];
-            double us = one_call(&ts[k], uid, gid);
+            double cpu;
+            double us = one_call(&ts[k], uid, gid, keep && r >= warm, &cpu);
             if (r >= warm) {
                 ts[k].us[r - warm] = us;
-                if (rf) fprintf(rf, "%d\t%s\t%.1f\n", r - warm, ts[k].name, us);
+                if (rf) fprintf(rf, "%d\t%s\t%.1f\t%.0f\n", r - warm, ts[k].name, us, cpu);
             }
         }
     }
@@ -205,6 +228,11 @@ int main(int argc, char **argv)
         qsort(ts[k].us, n, sizeof(double), cmp);
         printf("STAT %s n=%d p10=%.1f p50=%.1f p90=%.1f mean=%.1f min=%.1f\n", ts[k].name, n,
                pct(ts[k].us, n, 10), pct(ts[k].us, n, 50), pct(ts[k].us, n, 90), sum / n, ts[k].us[0]);
+    }
+    fflush(stdout);
+    if (keep) {
+        char buf[256];
+        while (read(0, buf, sizeof buf) > 0) {}
     }
     return 0;
 }

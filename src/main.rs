@@ -152,7 +152,7 @@ fn attach_steps(req: &AttachRequest, caller: &Caller, sock: &UnixStream) -> Resu
         privileges::detach_from_caller();
         let network_lock = network::ensure(&req.bridge, caller)?;
         privileges::narrow_for_tap()?;
-        let tap = tap::create_on_bridge(&req.bridge, req.vnet_hdr)?;
+        let tap = tap::create_on_bridge(&req.bridge, req.vnet_hdr, tap::HostIpv6::Off)?;
         // The tap is a port of the bridge now: a teardown waiting for the
         // lock will see it.
         drop(network_lock);
@@ -161,7 +161,7 @@ fn attach_steps(req: &AttachRequest, caller: &Caller, sock: &UnixStream) -> Resu
     } else {
         privileges::drop_for_attach(caller)?;
         acl::check(&req.bridge)?;
-        tap::create_on_bridge(&req.bridge, req.vnet_hdr)?
+        tap::create_on_bridge(&req.bridge, req.vnet_hdr, tap::HostIpv6::Kept)?
     };
     fdpass::send(sock, &tap.file)?;
     Ok(tap.name)

@@ -230,6 +230,11 @@ fn ipv4_only_networks_carry_no_ipv6() {
         return;
     };
     let mut each = vec![("ALL_FORWARDING".to_string(), "1")];
+    // a bridge port needs no IPv6 of its own, whatever the network
+    for p in ["ISO", "NAT", "V6"] {
+        each.push((format!("{p}_TAP_IPV6_OFF"), "1"));
+        each.push((format!("{p}_TAP_V6_ADDRS"), "0"));
+    }
     for p in ["ISO", "NAT"] {
         for (key, want) in [
             ("DISABLE_IPV6", "1"),

@@ -5,8 +5,12 @@
 //! `process` is how others see it (start, find, stop: below the bring-up
 //! steps); `watch` is the supervisor itself (`vnet-helper supervise NAME`):
 //! it keeps dnsmasq running, watches the bridge's ports, and tears the
-//! network down through `steps` when it has been idle (above them).
+//! network down through `steps` when it has been idle (above them); `ports`
+//! is its picture of the bridge's ports, kept from link notifications;
+//! `heal` puts the firewall rules and the firewalld binding back when they
+//! vanish.
 
 pub mod heal;
+pub mod ports;
 pub mod process;
 pub mod watch;

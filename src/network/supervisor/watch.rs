@@ -13,7 +13,7 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use netlink_sys::AsyncSocket;
 use tokio::io::unix::AsyncFd;
 
@@ -21,12 +21,10 @@ use super::heal;
 use crate::error::{OrFail, Result};
 use crate::network::definition::{Definition, Mode};
 use crate::network::lock::{self, Lock};
+use crate::network::supervisor::ports::{Applied, Ports};
 use crate::network::{bridge, definitions, dnsmasq, steps};
 use crate::paths;
 use crate::sys;
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
-use netlink_packet_route::link::LinkAttribute;
-use netlink_packet_route::RouteNetlinkMessage;
 
 /// `vnet-helper supervise NAME`: the supervisor's main. Real uid 0 only.
 pub fn run(name: &str) -> Result<i32> {
@@ -104,65 +102,30 @@ enum Outcome {
     Idle,
 }
 
-/// What the supervisor watches: its bridge, the bridge's ports (a bridged
-/// network's uplink is not one of them), and how many of those are guests
-/// (a tap no process holds is not: it must not keep the network up).
-struct Watched {
-    bridge: Option<u32>,
-    ports: Vec<u32>,
-    guests: usize,
-}
-
-async fn watched(h: &rtnetlink::Handle, def: &Definition) -> Result<Watched> {
-    let uplink = (def.mode == Mode::Bridged)
-        .then_some(def.uplink.as_deref())
-        .flatten();
+/// The bridge's ports as a dump sees them now (see `ports`).
+async fn dump(h: &rtnetlink::Handle, def: &Definition) -> Result<Ports> {
     let Some(m) = bridge::link(h, &def.name).await? else {
-        return Ok(Watched {
-            bridge: None,
-            ports: Vec::new(),
-            guests: 0,
-        });
+        return Ok(Ports::from_dump(None, &[]));
     };
+    let uplink = uplink(def);
     let ports: Vec<bridge::Port> = bridge::ports(h, m.header.index)
         .await?
         .into_iter()
         .filter(|p| Some(p.name.as_str()) != uplink)
         .collect();
-    Ok(Watched {
-        bridge: Some(m.header.index),
-        guests: ports.iter().filter(|p| p.attached).count(),
-        ports: ports.iter().map(|p| p.index).collect(),
-    })
+    Ok(Ports::from_dump(Some(m.header.index), &ports))
+}
+
+/// A bridged network's uplink: a port, but no guest.
+fn uplink(def: &Definition) -> Option<&str> {
+    (def.mode == Mode::Bridged)
+        .then_some(def.uplink.as_deref())
+        .flatten()
 }
 
 async fn count_guests(h: &rtnetlink::Handle, def: &Definition) -> Result<usize> {
-    Ok(watched(h, def).await?.guests)
+    Ok(dump(h, def).await?.guests())
 }
-
-/// Does a link notification concern this network: its bridge, one of its
-/// ports, or a link that names the bridge as master or has its name? Other
-/// networks' taps come and go without waking a recount here.
-fn concerns(msg: &NetlinkMessage<RouteNetlinkMessage>, def: &Definition, w: &Watched) -> bool {
-    let link = match &msg.payload {
-        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l))
-        | NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) => l,
-        // Anything else (an overrun: notifications were lost): recount.
-        _ => return true,
-    };
-    let index = link.header.index;
-    Some(index) == w.bridge
-        || w.ports.contains(&index)
-        || link.attributes.iter().any(|a| match a {
-            LinkAttribute::Controller(c) => Some(*c) == w.bridge,
-            LinkAttribute::IfName(n) => *n == def.name,
-            _ => false,
-        })
-}
-
-/// How long the supervisor lets a burst of link events settle before it
-/// recounts the bridge's ports (far below any idle-timeout).
-const RECOUNT_DELAY: Duration = Duration::from_millis(50);
 
 /// Wait for a pidfd to become readable (the process exited).
 async fn exited(fd: &Option<AsyncFd<std::os::fd::OwnedFd>>) {
@@ -260,10 +223,12 @@ async fn watch(
     let mut keeper = Keeper::new(def, net, dnsmasq_pid);
     let mut healer = heal::Healer::open(&def.name);
     let mut idle_since: Option<Instant> = None;
+    // Dumped once (the subscription is already made), then kept from the
+    // notifications: no per-event dump (see `ports`).
+    let mut ports = dump(&handle, def).await?;
 
     loop {
-        let w = watched(&handle, def).await?;
-        idle_since = match (w.guests, idle_since) {
+        idle_since = match (ports.guests(), idle_since) {
             (0, None) => Some(Instant::now()),
             (0, since) => since,
             _ => None,
@@ -272,20 +237,18 @@ async fn watch(
             (Some(since), Some(t)) => Some(since + t),
             _ => None,
         };
-        // Wait for something that concerns this network, then recount.
+        // Wait for something that changes this network's ports.
         loop {
             tokio::select! {
                 ev = events.next() => match ev {
-                    Some((msg, _)) if !concerns(&msg, def, &w) => continue,
-                    Some(_) => {
-                        // A tap arrives as a burst of events while its helper
-                        // is still configuring it; a link dump now would
-                        // contend for rtnl with that helper. Recount once,
-                        // after the burst.
-                        tokio::time::sleep(RECOUNT_DELAY).await;
-                        while let Some(Some(_)) = events.next().now_or_never() {}
-                        break;
-                    }
+                    Some((msg, _)) => match ports.apply(&msg, &def.name, uplink(def)) {
+                        Applied::Ignored => continue,
+                        Applied::Changed => break,
+                        Applied::Resync => {
+                            ports = dump(&handle, def).await?;
+                            break;
+                        }
+                    },
                     None => return Err(fail!("network `{}': link notifications ended", def.name)),
                 },
                 _ = term.recv() => return Ok(Outcome::Exit),

@@ -4,7 +4,8 @@
 # isolated and a nat network without `ipv6` have IPv6 disabled: a guest's
 # IPv6 packets get no answer from the host (all-nodes ping, its addresses)
 # and are not forwarded to an upstream namespace; a guest of the IPv6
-# network, sending the same way, reaches the upstream (the control).
+# network, sending the same way, reaches the upstream (the control). Every
+# network's tap (the IPv6 one's too) has the host's IPv6 off.
 # (run by tests/network_integrity.rs in tests/sandbox.sh; prints KEY=VALUE lines)
 # shellcheck source=tests/lib/common.sh
 source "$TESTS/lib/common.sh"
@@ -23,8 +24,8 @@ define_net nat4 'mode = "nat"' 'address = "10.231.0.1/24"'
 define_net v6net 'mode = "nat"' 'address = "10.232.0.1/24"' 'ipv6 = "fd42:1:2:3::1/64"'
 # NETS: network, the guest's IPv6 address in it, the key prefix
 NETS=("iso4 fd99:30::10 ISO" "nat4 fd99:31::10 NAT" "v6net fd42:1:2:3::50 V6")
-declare -A HOLDERS=()
-for n in v6net iso4 nat4; do attach_bg "$n" "$WORK/$n.out"; HOLDERS[$n]=$HOLDER; done
+declare -A HOLDERS=() TAPS=()
+for n in v6net iso4 nat4; do attach_bg "$n" "$WORK/$n.out"; HOLDERS[$n]=$HOLDER; TAPS[$n]=$TAPNAME; done
 echo "ALL_FORWARDING=$(cat /proc/sys/net/ipv6/conf/all/forwarding)"
 
 # guest NET ADDR: a namespace g-NET whose eth0 is a veth with its peer a port
@@ -80,6 +81,9 @@ for e in "${NETS[@]}"; do
   g=g-$n
   echo "${p}_DISABLE_IPV6=$(cat "/proc/sys/net/ipv6/conf/$n/disable_ipv6")"
   echo "${p}_BRIDGE_V6_ADDRS=$(ip -6 -o addr show dev "$n" | wc -l)"
+  # a port needs no IPv6 of its own: off on every managed network's tap
+  echo "${p}_TAP_IPV6_OFF=$(cat "/proc/sys/net/ipv6/conf/${TAPS[$n]}/disable_ipv6")"
+  echo "${p}_TAP_V6_ADDRS=$(ip -6 -o addr show dev "${TAPS[$n]}" | wc -l)"
   own=$(ip -n "$g" -6 -o addr show dev eth0 scope link | awk '{ print $4 }' | cut -d/ -f1)
   # (a) all-nodes: who answers besides the guest itself
   ping6_from "$g" 2 ff02::1 -I eth0 > "$WORK/$n.allnodes" || true
