@@ -33,6 +33,9 @@ LV_RUNTIME=/run/user/4242
 LV_HELPER=/usr/libexec/vnet-helper
 
 libvirt_setup() {
+  if ! [ -x /usr/sbin/libvirtd ] || ! command -v virsh > /dev/null; then
+    die "libvirt is not installed (apt-get install libvirt-daemon libvirt-clients)"
+  fi
   echo "$LV_USER:x:4242:4242:vnet-helper test user:$LV_HOME:/bin/sh" >> /etc/passwd
   echo "$LV_USER:x:4242:" >> /etc/group
   mkdir -p "$LV_HOME/.config/libvirt" "$LV_RUNTIME"
