@@ -129,7 +129,7 @@ fn attach(req: &AttachRequest, caller: &Caller) -> i32 {
     };
     if let Err(e) = &result {
         say!("vnet-helper: {e}");
-        output::wait_stderr_read(std::time::Duration::from_millis(500));
+        output::hand_over_stderr(std::time::Duration::from_millis(500));
     }
     drop(sock);
     match &result {

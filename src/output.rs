@@ -27,22 +27,27 @@ pub fn err_line(line: &str) {
     let _ = e.flush();
 }
 
-/// Wait, at most `limit`, until whoever reads our stderr has read everything
-/// written to it, then 10 ms more (only when stderr is a pipe). libvirt reads
-/// the helper's stderr in a thread of its own and builds its error message the
-/// moment the --fd socket closes: a line still in the pipe then is lost to the
-/// user, and one read but not yet appended to libvirt's buffer comes out
-/// garbled (measured with libvirt 9.0: 1 in 60 without the extra 10 ms).
-pub fn wait_stderr_read(limit: std::time::Duration) {
+/// When stderr is a pipe: wait, at most `limit`, until its reader has read
+/// everything written to it, then end it (fd 2 becomes /dev/null, so the
+/// reader sees end of file) and give the reader 10 ms. libvirt reads the
+/// helper's stderr in a thread of its own, NUL-terminates what it read only
+/// at end of file, and builds its error message the moment the --fd socket
+/// closes: a line still in the pipe then is lost to the user, and one read but
+/// not yet terminated comes out with heap garbage after it (libvirt 9.0).
+pub fn hand_over_stderr(limit: std::time::Duration) {
+    use std::os::fd::AsRawFd;
     use std::time::{Duration, Instant};
     let t0 = Instant::now();
     loop {
         match crate::sys::pipe_unread(2) {
             None => return,
             Some(0) => break,
-            Some(_) if t0.elapsed() >= limit => return,
+            Some(_) if t0.elapsed() >= limit => break,
             Some(_) => std::thread::sleep(Duration::from_millis(1)),
         }
+    }
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        let _ = nix::unistd::dup2(null.as_raw_fd(), 2);
     }
     std::thread::sleep(Duration::from_millis(10));
 }
