@@ -130,6 +130,7 @@ fn attach(req: &AttachRequest, caller: &Caller) -> i32 {
     };
     if let Err(e) = &result {
         say!("vnet-helper: {e}");
+        output::hand_over_stderr(std::time::Duration::from_millis(50));
     }
     drop(sock);
     match &result {

@@ -16,10 +16,40 @@ use std::io::Write;
 
 /// Write one line to stderr, ignoring errors.
 pub fn err_line(line: &str) {
+    // One write(2) for the whole line: a reader that looks at a pipe at an
+    // arbitrary moment (libvirt, when the --fd socket closes) sees all of it
+    // or none of it, never the line without its end.
+    let mut buf = Vec::with_capacity(line.len() + 1);
+    buf.extend_from_slice(line.as_bytes());
+    buf.push(b'\n');
     let mut e = std::io::stderr().lock();
-    let _ = e.write_all(line.as_bytes());
-    let _ = e.write_all(b"\n");
+    let _ = e.write_all(&buf);
     let _ = e.flush();
+}
+
+/// When stderr is a pipe: wait, at most `limit`, until its reader has read
+/// everything written to it, then end it (fd 2 becomes /dev/null, so the
+/// reader sees end of file) and give the reader 10 ms. libvirt reads the
+/// helper's stderr in a thread of its own, NUL-terminates what it read only
+/// at end of file, and builds its error message the moment the --fd socket
+/// closes: a line still in the pipe then is lost to the user, and one read but
+/// not yet terminated comes out with heap garbage after it (libvirt 9.0).
+pub fn hand_over_stderr(limit: std::time::Duration) {
+    use std::os::fd::AsRawFd;
+    use std::time::{Duration, Instant};
+    let t0 = Instant::now();
+    loop {
+        match crate::sys::pipe_unread(2) {
+            None => return,
+            Some(0) => break,
+            Some(_) if t0.elapsed() >= limit => break,
+            Some(_) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        let _ = nix::unistd::dup2(null.as_raw_fd(), 2);
+    }
+    std::thread::sleep(Duration::from_millis(10));
 }
 
 /// Write text to stdout as-is, ignoring errors.

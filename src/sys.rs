@@ -178,6 +178,20 @@ pub fn tun_features(tun: &File) -> io::Result<u32> {
     Ok(features)
 }
 
+/// The bytes written to the pipe on `fd` that its reader has not read yet;
+/// None if `fd` is not a pipe (FIONREAD means something else on a tty).
+pub fn pipe_unread(fd: RawFd) -> Option<usize> {
+    let st = nix::sys::stat::fstat(fd).ok()?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFIFO {
+        return None;
+    }
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the pointer, which points to a
+    // live, properly aligned c_int.
+    let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    (r == 0).then(|| usize::try_from(n).unwrap_or(0))
+}
+
 /// TUNSETIFF with a kernel-chosen name pattern (e.g. "tap%d"); returns the
 /// name the kernel gave the new interface.
 pub fn tun_set_iff(tun: &File, pattern: &str, flags: u16) -> io::Result<String> {

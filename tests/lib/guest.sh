@@ -6,6 +6,7 @@
 #   guest_boot NAME SCRIPT [QEMU ARGS...]   boot, run SCRIPT in the guest, wait;
 #                                           0 iff the guest printed TEST-RC=0
 #   guest_start NAME SCRIPT [QEMU ARGS...]  the same, in the background
+#   guest_initrd NAME SCRIPT                the initrd alone (for libvirt)
 #   guest_wait NAME                         wait for a guest_start'ed guest
 #   guest_wait_marker NAME REGEX [SECONDS]  poll the serial log (guest running)
 #   guest_running NAME                      true while its QEMU has not exited
@@ -45,10 +46,12 @@ guest_image() {
   fi
 }
 
-guest_start() {
-  local name=$1 script=$2; shift 2
-  local d="$WORK/guest-$name.d" log
-  log=$(guest_log "$name")
+# guest_initrd NAME SCRIPT: build guest NAME's initrd (the base image, then
+# SCRIPT as /test.sh and $GUEST_OVERLAY) as $WORK/guest-NAME.d/initrd,
+# world-readable (the kernel is $WORK/guest-img/vmlinuz)
+guest_initrd() {
+  local name=$1 script=$2
+  local d="$WORK/guest-$name.d"
   guest_image
   rm -rf "$d"; mkdir -p "$d/root"
   if [ "$script" = - ]; then cat > "$d/root/test.sh"; else cp "$script" "$d/root/test.sh"; fi
@@ -58,6 +61,13 @@ guest_start() {
   # the kernel unpacks concatenated archives in order: base, then the test's
   cat "$WORK/guest-img/base.cpio.gz" "$d/test.cpio.gz" > "$d/initrd"
   chmod 0755 "$d"; chmod 0644 "$d/initrd"
+}
+
+guest_start() {
+  local name=$1 script=$2; shift 2
+  local d="$WORK/guest-$name.d" log
+  log=$(guest_log "$name")
+  guest_initrd "$name" "$script"
   : > "$log"; : > "$log.qemu-stderr"
   # shellcheck disable=SC2086 # $GUEST_RUN_AS / $AS_USER are command prefixes
   ${GUEST_RUN_AS:-$AS_USER} timeout -k 5 "${GUEST_TIMEOUT:-150}" \

@@ -13,7 +13,7 @@ both at once (they only read the files), and print one line per call pair:
 Classes: granted (exit 0, one fd, the tap on that bridge), denied ("access
 denied by acl file"), parse-error ("failed to parse"), failed (another
 refusal), crash (killed by a signal), timeout, BROKEN(...)."""
-import os, sys, socket, subprocess, fcntl, shutil, time, resource
+import os, sys, socket, subprocess, fcntl, shutil, time, resource, tempfile
 
 REF = os.environ["REF"]
 VH = os.environ["VH"]
@@ -58,12 +58,16 @@ def setup(files):
 def start(helper, bridge):
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     args = [helper.encode(), b"--use-vnet", b"--fd=%d" % b.fileno(), b"--br=" + bridge]
+    # stderr to a file, as QEMU's own stderr would be: a pipe read only after the
+    # helper exits makes a refusal wait for the reader (src/output.rs, hand_over_stderr)
+    errf = tempfile.TemporaryFile()
     try:
         p = subprocess.Popen(args, pass_fds=(b.fileno(),), user=4242, group=4242,
                              extra_groups=[], cwd="/", env=ENV, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             stdout=subprocess.DEVNULL, stderr=errf)
     finally:
         b.close()
+    p.errf = errf
     return (p, a)
 
 
@@ -86,11 +90,14 @@ def finish(call, bridge, deadline):
         except OSError:
             master = b"?"
     try:
-        _, err = p.communicate(timeout=max(0.1, deadline - time.monotonic()))
+        p.wait(timeout=max(0.1, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         p.kill()
-        _, err = p.communicate()
+        p.wait()
         timed_out = True
+    p.errf.seek(0)
+    err = p.errf.read()
+    p.errf.close()
     for fd in fds:
         os.close(fd)
     a.close()

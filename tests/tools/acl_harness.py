@@ -5,7 +5,7 @@ written by the Rust side) defines CASES. For each case: wipe /etc/qemu and
 CASEDIR (a per-case scratch directory), create the case's files, call $REF
 then $VH as QEMU would, print one RES line per call:
 RES<TAB>case<TAB>REF|VH<TAB>class<TAB>rc<TAB>nfds<TAB>tap<TAB>master<TAB>ms<TAB>stderr"""
-import os, sys, socket, subprocess, fcntl, struct, shutil, time
+import os, sys, socket, subprocess, fcntl, struct, shutil, time, tempfile
 exec(open(sys.argv[1]).read())
 CASEDIR = sys.argv[2]
 REF = os.environ.get("REF", "")
@@ -40,10 +40,13 @@ def call(helper, who, c):
     fd = c["fd_arg"].replace(b"{}", b"%d" % b.fileno())
     args = [helper.encode(), b"--use-vnet", b"--fd=" + fd, b"--br=" + c["bridge"]]
     t0 = time.monotonic()
+    # stderr to a file, as QEMU's own stderr would be: a pipe read only after the
+    # helper exits makes a refusal wait for the reader (src/output.rs, hand_over_stderr)
+    errf = tempfile.TemporaryFile()
     try:
         p = subprocess.Popen(args, pass_fds=(b.fileno(),), user=c["uid"], group=c["gid"],
                              extra_groups=c["groups"], cwd=c["cwd"], env=ENV,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errf)
     finally:
         b.close()
     a.settimeout(TIMEOUT)
@@ -62,9 +65,12 @@ def call(helper, who, c):
         except OSError as e:
             master = "?" + type(e).__name__
     try:
-        out, err = p.communicate(timeout=TIMEOUT)
+        out, _ = p.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        p.kill(); out, err = p.communicate(); timed_out = True
+        p.kill(); out, _ = p.communicate(); timed_out = True
+    errf.seek(0)
+    err = errf.read()
+    errf.close()
     ms = (time.monotonic() - t0) * 1000
     for fd in fds:
         os.close(fd)

@@ -13,7 +13,7 @@ empty). A call that succeeds (a valid definition) is torn down with
   BAD<TAB>i<TAB>what is left<TAB>the input (repr)     for every leftover
   STATS<TAB>calls<TAB>refused<TAB>granted<TAB>other-ok<TAB>seconds
 """
-import os, sys, random, socket, subprocess, time, re
+import os, sys, random, socket, subprocess, time, re, tempfile
 
 VH = os.environ["VH"]
 REPO = os.environ["REPO"]
@@ -75,10 +75,13 @@ def call(argv):
     # An argument is a C string: it ends at a NUL.
     args = [VH.encode()] + [w.replace("{fd}", str(b.fileno())).encode("utf-8", "surrogateescape")
                             .split(b"\0")[0] for w in argv]
+    # stderr to a file, as QEMU's own stderr would be: a pipe read only after the
+    # helper exits makes a refusal wait for the reader (src/output.rs, hand_over_stderr)
+    errf = tempfile.TemporaryFile()
     p = subprocess.Popen(args,
                          pass_fds=(b.fileno(),), user=4242, group=4242, extra_groups=[],
                          cwd="/", env=ENV, stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                         stdout=subprocess.DEVNULL, stderr=errf)
     b.close()
     a.settimeout(30)
     fds = []
@@ -86,11 +89,17 @@ def call(argv):
         _, fds, _, _ = socket.recv_fds(a, 16, 8)
     except (socket.timeout, OSError):
         pass
+    timed_out = False
     try:
-        _, err = p.communicate(timeout=30)
+        p.wait(timeout=30)
     except subprocess.TimeoutExpired:
         p.kill()
-        _, err = p.communicate()
+        p.wait()
+        timed_out = True
+    errf.seek(0)
+    err = errf.read()
+    errf.close()
+    if timed_out:
         err += b" (TIMEOUT)"
     for fd in fds:
         os.close(fd)
