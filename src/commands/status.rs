@@ -341,22 +341,7 @@ fn to_text(nets: &[Net], root: bool) -> String {
                 n.limits_off.join("; ")
             );
         }
-        let stale_peers = n.stale_peers.as_ref().map(|p| peers_text(&n.name, p));
-        let rules = match (n.up, n.rules, n.stale) {
-            (true, Some(true), _) if stale_peers.is_some() => stale_peers.unwrap_or_default(),
-            (true, Some(true), _) => "present".into(),
-            (true, Some(false), _) => {
-                format!("MISSING (run `vnet-helper up {}` to restore)", n.name)
-            }
-            (false, _, Some(false)) => "none (network down)".into(),
-            (false, _, Some(true)) => format!(
-                "LEFTOVERS of an earlier bring-up (`vnet-helper down --force {}` removes them)",
-                n.name
-            ),
-            _ if root => "unknown".into(),
-            _ => "unknown (root only)".into(),
-        };
-        let _ = writeln!(s, "  firewall rules: {rules}");
+        let _ = writeln!(s, "  firewall rules: {}", rules_text(n, root));
         for f in &n.foreign {
             let _ = writeln!(s, "  host firewall: {f}");
         }
@@ -379,6 +364,26 @@ fn to_text(nets: &[Net], root: bool) -> String {
         }
     }
     s
+}
+
+/// The `firewall rules:` line: present, stale, missing or leftovers, with the
+/// command that fixes it.
+fn rules_text(n: &Net, root: bool) -> String {
+    let stale_peers = n.stale_peers.as_ref().map(|p| peers_text(&n.name, p));
+    match (n.up, n.rules, n.stale) {
+        (true, Some(true), _) if stale_peers.is_some() => stale_peers.unwrap_or_default(),
+        (true, Some(true), _) => "present".into(),
+        (true, Some(false), _) => {
+            format!("MISSING (run `vnet-helper up {}` to restore)", n.name)
+        }
+        (false, _, Some(false)) => "none (network down)".into(),
+        (false, _, Some(true)) => format!(
+            "LEFTOVERS of an earlier bring-up (`vnet-helper down --force {}` removes them)",
+            n.name
+        ),
+        _ if root => "unknown".into(),
+        _ => "unknown (root only)".into(),
+    }
 }
 
 /// Rules in place whose isolation list is out of date, and the fix.
