@@ -8,6 +8,10 @@
 //! Each test runs tests/scripts/host_firewalls/TEST.sh in its own
 //! tests/sandbox.sh (private network, mount and PID namespaces; the host
 //! ruleset is the sandbox's own), calling the setuid helper as uid 4242.
+//!
+//! The nftables backend (the default where nft works) on an empty host and on
+//! iptables-shaped ones (Docker, ufw): real veth guests, and the whole
+//! firewall byte-identical after the teardown.
 
 mod common;
 
@@ -50,4 +54,56 @@ fn nftables_policy_drop_is_diagnosed() {
             ("CHECK_LINES_AFTER", "0"),
         ],
     );
+}
+
+/// tests/scripts/host_firewalls/nft_backend_guests.sh on a host shaped
+/// `host`: everything works, iptables-save keeps working, and the teardown
+/// leaves all three views of the firewall byte-identical.
+fn nft_backend_guests(test: &str, host: &str, coexist: &str) {
+    if !common::have_root(test) {
+        return;
+    }
+    let r = Sandbox::new(test, "host_firewalls/nft_backend_guests.sh")
+        .env("HOST_FW", host)
+        .deadline(std::time::Duration::from_secs(180))
+        .run()
+        .ok();
+    expect_all(
+        &r,
+        &[
+            ("BACKEND", "nftables"),
+            ("CALL_RC", "0"),
+            ("RULES_COMPLETE", "yes"),
+            ("STATUS_BACKEND", "nftables"),
+            ("STATUS_RULES", "present"),
+            // INPUT and FORWARD where the host drops there
+            ("STATUS_COEXIST", coexist),
+            ("IPTABLES_SAVE_WARNINGS", "0"),
+            ("G1_LEASE", "10.200.0.50"),
+            ("G2_LEASE", "got"),
+            ("DNS", "10.200.0.50"),
+            ("NAT_PING", "ok"),
+            ("GUEST_TO_GUEST", "ok"),
+            ("FORWARD_FROM_UPSTREAM", "ok"),
+            ("DOWN_RC", "0"),
+            ("AFTER_IPTABLES", "same"),
+            ("AFTER_IP6TABLES", "same"),
+            ("AFTER_NFT", "same"),
+        ],
+    );
+}
+
+#[test]
+fn nft_backend_on_an_empty_host() {
+    nft_backend_guests("nft_backend_on_an_empty_host", "empty", "0");
+}
+
+#[test]
+fn nft_backend_on_a_docker_host() {
+    nft_backend_guests("nft_backend_on_a_docker_host", "docker", "1");
+}
+
+#[test]
+fn nft_backend_on_a_ufw_host() {
+    nft_backend_guests("nft_backend_on_a_ufw_host", "ufw", "2");
 }

@@ -48,6 +48,8 @@ struct Net {
     stale: Option<bool>,
     /// The host's own nftables chains that would drop its traffic (root).
     foreign: Vec<String>,
+    /// The host's iptables-nft chains where we added accepts (root).
+    coexist: Vec<String>,
 }
 
 /// `status [--json] [NAME]`: whether --json was given, and the one network
@@ -84,11 +86,15 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
         None => definitions::names(),
     };
     let mut nets: Vec<Net> = names.iter().map(|n| gather(n, root)).collect();
-    let forward_policy = if root { fill_rules(&mut nets) } else { None };
+    let (forward_policy, backend) = match root {
+        true => fill_rules(&mut nets),
+        false => (None, None),
+    };
     if json {
         show!("{}\n", to_json(&nets));
     } else {
         show!("{}", to_text(&nets, root));
+        show!("firewall backend: {}\n", backend_text(backend));
         if forward_policy.as_deref() == Some("DROP") {
             show!(
                 "host FORWARD policy: DROP (Docker sets it; our jumps come first, so guests still \
@@ -122,6 +128,7 @@ fn gather(name: &str, root: bool) -> Net {
         rules: None,
         stale: None,
         foreign: Vec::new(),
+        coexist: Vec::new(),
     };
     if let Some(pid) = net.supervisor_pid {
         net.limits_off = limits_off(pid);
@@ -260,11 +267,34 @@ fn tap_owners(tap: &str) -> Vec<(u32, u32)> {
     out
 }
 
+/// The backend in use (as read by root), else as config.toml says.
+fn backend_text(read: Option<firewall::Backend>) -> String {
+    let setting = match firewall::config::load() {
+        Ok(c) => c.firewall.as_str().to_string(),
+        Err(e) => return format!("unknown ({e})"),
+    };
+    let chosen = read.or_else(|| {
+        firewall::Backend::chosen()
+            .ok()
+            .and_then(|b| b.first().copied())
+    });
+    match chosen {
+        Some(b) => format!("{} (config.toml: {setting})", b.as_str()),
+        None => format!("unknown (config.toml: {setting})"),
+    }
+}
+
 /// Firewall facts, root only: one read of the ruleset for every network
 /// (an up network's rules present, a down network's leftovers); returns the
-/// host's FORWARD policy.
-fn fill_rules(nets: &mut [Net]) -> Option<String> {
-    let host = firewall::host_ruleset();
+/// host's FORWARD policy and the backend that read.
+fn fill_rules(nets: &mut [Net]) -> (Option<String>, Option<firewall::Backend>) {
+    let Ok(fw) = firewall::current() else {
+        return (None, None);
+    };
+    let host = match fw.host_ruleset() {
+        Some(text) => text.to_string(),
+        None => firewall::host_ruleset(),
+    };
     for n in nets.iter_mut() {
         if let Ok(def) = &n.definition {
             n.foreign = firewall::foreign::diagnose(def, &host)
@@ -273,8 +303,8 @@ fn fill_rules(nets: &mut [Net]) -> Option<String> {
                 .collect();
         }
     }
-    let fw = firewall::current().ok()?;
     for n in nets.iter_mut() {
+        n.coexist = fw.coexistence(&n.name);
         if n.up {
             if let Ok(def) = &n.definition {
                 n.rules = Some(fw.present(def));
@@ -283,7 +313,7 @@ fn fill_rules(nets: &mut [Net]) -> Option<String> {
             n.stale = Some(fw.leftovers(&n.name));
         }
     }
-    fw.forward_policy()
+    (fw.forward_policy(), Some(fw.backend()))
 }
 
 fn to_text(nets: &[Net], root: bool) -> String {
@@ -342,6 +372,12 @@ fn to_text(nets: &[Net], root: bool) -> String {
         let _ = writeln!(s, "  firewall rules: {rules}");
         for f in &n.foreign {
             let _ = writeln!(s, "  host firewall: {f}");
+        }
+        for c in &n.coexist {
+            let _ = writeln!(
+                s,
+                "  host iptables firewall would drop its traffic: accepts added in {c}"
+            );
         }
         taps_text(&mut s, &n.taps);
         let _ = writeln!(s, "  leases: {}", n.leases.len());

@@ -67,9 +67,50 @@ host_firewall() {
   ip6tables -A INPUT -s 2001:db8::99 -j DROP
 }
 
-# fw_norm: iptables-save (IPv4) without comments and with counters zeroed.
+# fw_backend: the firewall backend the helper uses here: iptables when
+# config.toml forces it or nft is missing, else nftables (config's auto).
+fw_backend() {
+  if grep -qs '^firewall *= *"iptables"' /etc/vnet-helper/config.toml || ! [ -x /usr/sbin/nft ]; then
+    echo iptables
+  else
+    echo nftables
+  fi
+}
+
+# use_backend iptables|nftables|auto: force it in config.toml (root, 0644).
+use_backend() {
+  mkdir -p /etc/vnet-helper
+  printf 'firewall = "%s"\n' "$1" > /etc/vnet-helper/config.toml
+  chmod 0644 /etc/vnet-helper/config.toml
+}
+
+# nft_flat: `nft list ruleset`, one line per rule, set line or chain
+# header, each prefixed by "FAMILY TABLE CHAIN: " (counters stripped), so
+# lines can be grepped, counted and compared one by one.
+nft_flat() {
+  nft list ruleset 2>/dev/null | awk '
+    $1 == "table" { t = $2 " " $3; next }
+    ($1 == "chain" || $1 == "set") && $NF == "{" { c = $1 == "set" ? "set " $2 : $2; print t " " c ":"; next }
+    $1 == "}" { c = ""; next }
+    c != "" { sub(/^[ \t]+/, ""); gsub(/counter packets [0-9]+ bytes [0-9]+/, "counter"); print t " " c ": " $0 }'
+}
+
+# nft_ours: nft_flat of what the nftables backend makes: our tables, and
+# our chains in the host's iptables-nft tables (their jumps are in
+# iptables-save).
+nft_ours() { nft_flat | grep -E '^ip6? (vnet_helper |filter vh-)' || true; }
+
+# fw_norm: iptables-save (IPv4) without comments and with counters zeroed,
+# then what the nftables backend made (nft_ours).
 fw_norm() {
   iptables-save | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g'
+  nft_ours
+}
+
+# our_rule_count: rules of our chains, both backends (iptables-save lines
+# naming a VNET chain; nftables rules of our tables and vh- chains).
+our_rule_count() {
+  echo $(( $({ iptables-save; ip6tables-save; } 2>/dev/null | grep -c '^-A.*VNET' || true) + $(nft_ours | grep -vcE ': (type |elements|flags)|:$|^[^:]*: *"' || true) ))
 }
 
 # fw_snapshot FILE: save fw_norm.
@@ -104,6 +145,8 @@ fw_save() {
   iptables-save | grep -v '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//'
   echo "== ip6tables"
   ip6tables-save | grep -v '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//'
+  echo "== nft"
+  nft_save
 }
 
 # nft_save: the nftables view of the same (what iptables-nft really made),
@@ -119,6 +162,7 @@ nft_same() { [ "$(nft_save)" = "$(cat "$1")" ]; }
 # fw_dump: iptables + ip6tables in one text, no comments, counters zeroed
 fw_dump() {
   { iptables-save; ip6tables-save 2>/dev/null || true; } | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g'
+  nft_ours
 }
 
 # fw_rules: fw_dump without what iptables-nft adds by merely touching a table
@@ -131,21 +175,43 @@ fw_rules() {
 # fw_rule_count: rules (-A lines) in fw_dump
 fw_rule_count() { fw_dump | grep -c '^-A ' || true; }
 
-# vnet_lines NAME: lines of iptables-save + ip6tables-save that mention NAME's chains
-vnet_lines() { { iptables-save; ip6tables-save; } 2>/dev/null | grep -c -- "VNET-$1-" || true; }
+# vnet_lines NAME: lines of iptables-save + ip6tables-save that mention NAME's
+# chains, plus nftables lines of ours that do
+vnet_lines() {
+  echo $(( $({ iptables-save; ip6tables-save; } 2>/dev/null | grep -c -- "VNET-$1-" || true) + $(nft_ours | grep -cE -- "(vnet|vh)-$1-" || true) ))
+}
 
 # unreachable_chains: VNET chains that no rule jumps to (any table).
 unreachable_chains() {
   local save c
-  save=$(iptables-save)
-  for c in $(printf '%s\n' "$save" | grep -o '^:VNET[^ ]*' | sed 's/^://'); do
-    printf '%s\n' "$save" | grep -q -E -- "-j $c( |\$)" || echo "$c"
-  done | tr '\n' ' ' | sed 's/ $//'
+  {
+    save=$(iptables-save)
+    for c in $(printf '%s\n' "$save" | grep -o '^:VNET[^ ]*' | sed 's/^://'); do
+      printf '%s\n' "$save" | grep -q -E -- "-j $c( |\$)" || echo "$c"
+    done
+    save=$(nft_ours)
+    for c in $(printf '%s\n' "$save" | awk '{ sub(/:$/, "", $3); print $3 }' | grep '^vnet-' | sort -u); do
+      printf '%s\n' "$save" | grep -q -E -- "jump $c\$" || echo "$c"
+    done
+  } | tr '\n' ' ' | sed 's/ $//'
 }
 
 # rules_complete NAME: every chain of a NAT network and every jump to it
 rules_complete() {
   local n=$1 c s
+  if [ "$(fw_backend)" = nftables ]; then
+    s=$(nft_ours)
+    for c in in out fwx fwi fwo prt; do
+      grep -q "^ip vnet_helper vnet-$n-$c: " <<<"$s" || return 1
+    done
+    for c in "input: iifname \"$n\" jump vnet-$n-in" "output: oifname \"$n\" jump vnet-$n-out" \
+             "forward: iifname \"$n\" oifname \"$n\" jump vnet-$n-fwx" "forward: oifname \"$n\" jump vnet-$n-fwi" \
+             "forward: iifname \"$n\" jump vnet-$n-fwo" "postrouting: jump vnet-$n-prt"; do
+      [ "$(grep -cxF "ip vnet_helper $c" <<<"$s")" = 1 ] || return 1
+    done
+    grep -q "^ip vnet_helper set bridges: .*\"$n\"" <<<"$s" || return 1
+    return 0
+  fi
   for c in IN OUT FWI FWO FWX; do
     iptables -S "VNET-$n-$c" >/dev/null 2>&1 || return 1
   done
@@ -161,7 +227,7 @@ rules_complete() {
 }
 
 # any_rules NAME: some chain of NAME or a jump to one is still there
-any_rules() { fw_save | grep -q -- "VNET-$1-"; }
+any_rules() { [ "$(vnet_lines "$1")" != 0 ]; }
 
 # ---------------------------------------------------------------------------
 # Processes. Lists of pids are sorted and space-separated on one line.
@@ -218,7 +284,7 @@ vh_pids() {
 
 # iptables_pids: running iptables/xtables programs (e.g. orphans of a killed
 # helper).
-iptables_pids() { pids_of_comm 'iptables*' 'ip6tables*' 'xtables*'; }
+iptables_pids() { pids_of_comm 'iptables*' 'ip6tables*' 'xtables*' nft; }
 
 # qemu_pids: live QEMU processes in the sandbox
 qemu_pids() { pids_of_comm qemu-system-x86; }

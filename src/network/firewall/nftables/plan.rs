@@ -1,0 +1,458 @@
+//! Planning against the ruleset read once (`nft -a list ruleset`, under the
+//! firewall lock): the one `nft -f -` transaction that brings a network to
+//! what it wants, or removes it; and the checks `present` and `leftovers`.
+//!
+//! Planning rules:
+//! - our base chains hold only jumps, rewritten whole on every change
+//!   (`flush chain` and re-add, in the same transaction: no window) from the
+//!   networks whose chains are in the table once the change is made, sorted
+//!   by name; so they are exact whatever a half-done run left;
+//! - a network's own chains are declared (`add chain` is idempotent),
+//!   flushed and refilled; chains it no longer wants are deleted once the
+//!   base chains no longer jump to them;
+//! - the last network deletes the whole table of its family;
+//! - in the host's iptables-nft `filter` tables (coexistence) and in the
+//!   iptables backend's leftovers, rules are deleted by handle, never
+//!   matched by text.
+
+use super::parse::{Chain, Ruleset, Table};
+use super::render::{self, chain_name, family_name, FamilyWant, BRIDGES, SUFFIXES, TABLE};
+use crate::network::firewall::iptables;
+use crate::network::firewall::rules::{Family, FamilyRules, NetworkRules};
+
+/// Our base chains: name, declaration.
+const BASE: [(&str, &str); 6] = [
+    (
+        "input",
+        "type filter hook input priority filter; policy accept;",
+    ),
+    (
+        "output",
+        "type filter hook output priority filter; policy accept;",
+    ),
+    (
+        "forward",
+        "type filter hook forward priority filter; policy accept;",
+    ),
+    (
+        "prerouting",
+        "type nat hook prerouting priority dstnat; policy accept;",
+    ),
+    (
+        "nat-output",
+        "type nat hook output priority -100; policy accept;",
+    ),
+    (
+        "postrouting",
+        "type nat hook postrouting priority srcnat; policy accept;",
+    ),
+];
+
+/// The host's iptables-nft hooks we may need accepts in: chain, our suffix.
+pub const COEXIST_HOOKS: [(&str, &str); 3] =
+    [("INPUT", "in"), ("FORWARD", "fwd"), ("OUTPUT", "out")];
+
+/// Our chain in the host's `filter` table: "vh-BR-SUFFIX" (at most 22
+/// bytes: iptables-save prints names up to 28).
+pub fn coexist_chain(net: &str, suffix: &str) -> String {
+    format!("vh-{net}-{suffix}")
+}
+
+/// The iptables backend's chains of a network (its OWN_CHAINS).
+const IPTABLES_SUFFIXES: [&str; 7] = ["IN", "OUT", "FWX", "FWI", "FWO", "PRT", "DNAT"];
+
+const FAMILIES: [Family; 2] = [Family::V4, Family::V6];
+
+/// The networks with chains in our table, each with the suffixes it has.
+fn networks(t: &Table) -> Vec<(String, Vec<&'static str>)> {
+    let mut out: Vec<(String, Vec<&'static str>)> = Vec::new();
+    for c in &t.chains {
+        let Some(rest) = c.name.strip_prefix("vnet-") else {
+            continue;
+        };
+        let Some((net, suffix)) = SUFFIXES
+            .iter()
+            .find_map(|s| rest.strip_suffix(&format!("-{s}")).map(|n| (n, *s)))
+        else {
+            continue;
+        };
+        match out.iter_mut().find(|(n, _)| n == net) {
+            Some((_, v)) => v.push(suffix),
+            None => out.push((net.to_string(), vec![suffix])),
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The jumps of every base chain, for these networks and their chains.
+fn base_rules(fam: Family, nets: &[(String, Vec<&'static str>)]) -> Vec<(&'static str, String)> {
+    let lo = match fam {
+        Family::V4 => "ip daddr != 127.0.0.0/8",
+        Family::V6 => "ip6 daddr != ::1",
+    };
+    let mut out = Vec::new();
+    for (base, suffix) in [
+        ("input", "in"),
+        ("output", "out"),
+        ("forward", "fwx"),
+        ("forward", "fwi"),
+        ("forward", "fwo"),
+        ("prerouting", "dnat"),
+        ("nat-output", "dnat"),
+        ("postrouting", "prt"),
+    ] {
+        for (n, have) in nets.iter().filter(|(_, h)| h.contains(&suffix)) {
+            let cond = match (base, suffix) {
+                ("input", _) | ("forward", "fwo") => format!("iifname \"{n}\" "),
+                ("output", _) | ("forward", "fwi") => format!("oifname \"{n}\" "),
+                ("forward", _) => format!("iifname \"{n}\" oifname \"{n}\" "),
+                ("nat-output", _) => format!("{lo} fib daddr type local "),
+                _ => String::new(),
+            };
+            let _ = have;
+            out.push((base, format!("{cond}jump {}", chain_name(n, suffix))));
+        }
+    }
+    out
+}
+
+/// Lines that rewrite the base chains for `nets` (declared first).
+fn rewrite_base(f: &str, fam: Family, nets: &[(String, Vec<&'static str>)], out: &mut Vec<String>) {
+    for (name, _) in BASE {
+        out.push(format!("flush chain {f} {TABLE} {name}"));
+    }
+    for (base, rule) in base_rules(fam, nets) {
+        out.push(format!("add rule {f} {TABLE} {base} {rule}"));
+    }
+}
+
+fn drop_chain(f: &str, table: &str, chain: &str, out: &mut Vec<String>) {
+    out.push(format!("flush chain {f} {table} {chain}"));
+    out.push(format!("delete chain {f} {table} {chain}"));
+}
+
+/// Our table of one family: to what `want` says (None: nothing of `net`).
+fn table_lines(
+    net: &str,
+    fam: Family,
+    want: Option<&FamilyWant>,
+    cur: Option<&Table>,
+) -> Vec<String> {
+    let f = family_name(fam);
+    let empty = Table::default();
+    let cur = cur.unwrap_or(&empty);
+    let mut nets: Vec<(String, Vec<&'static str>)> = networks(cur)
+        .into_iter()
+        .filter(|(n, _)| n != net)
+        .collect();
+    let had: Vec<String> = SUFFIXES
+        .iter()
+        .map(|s| chain_name(net, s))
+        .filter(|c| cur.chain(c).is_some())
+        .collect();
+    let in_set = cur
+        .set(BRIDGES)
+        .is_some_and(|s| s.elements.iter().any(|e| e == net));
+    let mut out = Vec::new();
+    let Some(w) = want else {
+        if had.is_empty() && !in_set {
+            return out;
+        }
+        if nets.is_empty() {
+            out.push(format!("delete table {f} {TABLE}"));
+            return out;
+        }
+        rewrite_base(f, fam, &nets, &mut out);
+        for c in &had {
+            drop_chain(f, TABLE, c, &mut out);
+        }
+        if in_set {
+            out.push(format!(
+                "delete element {f} {TABLE} {BRIDGES} {{ \"{net}\" }}"
+            ));
+        }
+        return out;
+    };
+    out.push(format!("add table {f} {TABLE}"));
+    out.push(format!("add set {f} {TABLE} {BRIDGES} {{ type ifname; }}"));
+    for (name, decl) in BASE {
+        out.push(format!("add chain {f} {TABLE} {name} {{ {decl} }}"));
+    }
+    let mine: Vec<&'static str> = SUFFIXES
+        .iter()
+        .copied()
+        .filter(|s| w.chains.iter().any(|(c, _)| *c == chain_name(net, s)))
+        .collect();
+    nets.push((net.to_string(), mine));
+    nets.sort();
+    let mut base = Vec::new();
+    rewrite_base(f, fam, &nets, &mut base);
+    let (flushes, jumps) = base.split_at(BASE.len());
+    out.extend(flushes.iter().cloned());
+    for c in had
+        .iter()
+        .filter(|c| !w.chains.iter().any(|(n, _)| n == *c))
+    {
+        drop_chain(f, TABLE, c, &mut out);
+    }
+    for (c, rules) in &w.chains {
+        out.push(format!("add chain {f} {TABLE} {c}"));
+        out.push(format!("flush chain {f} {TABLE} {c}"));
+        out.extend(
+            rules
+                .iter()
+                .map(|r| format!("add rule {f} {TABLE} {c} {r}")),
+        );
+    }
+    out.extend(jumps.iter().cloned());
+    let elems: Vec<String> = w.bridges.iter().map(|b| format!("\"{b}\"")).collect();
+    out.push(format!(
+        "add element {f} {TABLE} {BRIDGES} {{ {} }}",
+        elems.join(", ")
+    ));
+    out
+}
+
+/// Whether a chain of the host's filter table can drop or reject: its
+/// policy, its rules, or the chains it jumps to (ours excluded).
+fn drops(t: &Table, c: &Chain, depth: usize) -> bool {
+    if c.policy_drop || c.rules.iter().any(|r| r.drops()) {
+        return true;
+    }
+    depth < 8
+        && c.rules.iter().filter_map(|r| r.target()).any(|target| {
+            !target.starts_with("vh-")
+                && !target.starts_with("VNET-")
+                && t.chain(target).is_some_and(|j| drops(t, j, depth + 1))
+        })
+}
+
+/// The hooks of the host's filter table of this family that would drop
+/// traffic, with the accepts network `net` needs there.
+pub fn coexist_wanted(
+    net: &str,
+    rules: Option<&FamilyRules>,
+    filter: Option<&Table>,
+) -> Vec<(&'static str, &'static str, Vec<String>)> {
+    let (Some(rules), Some(t)) = (rules, filter) else {
+        return Vec::new();
+    };
+    COEXIST_HOOKS
+        .iter()
+        .filter(|(hook, _)| t.chain(hook).is_some_and(|c| drops(t, c, 0)))
+        .map(|(hook, s)| (*hook, *s, render::coexist(net, rules, hook)))
+        .filter(|(_, _, r)| !r.is_empty())
+        .collect()
+}
+
+/// The host's `filter` table of one family: our accepts where it drops.
+fn coexist_lines(
+    net: &str,
+    fam: Family,
+    rules: Option<&FamilyRules>,
+    cur: Option<&Table>,
+) -> Vec<String> {
+    let f = family_name(fam);
+    let Some(t) = cur else {
+        return Vec::new();
+    };
+    let wanted = coexist_wanted(net, rules, Some(t));
+    let mut out = Vec::new();
+    for (hook, suffix) in COEXIST_HOOKS {
+        let name = coexist_chain(net, suffix);
+        let jumps: Vec<u64> = t
+            .chain(hook)
+            .map(|c| {
+                c.rules
+                    .iter()
+                    .filter(|r| r.target() == Some(name.as_str()))
+                    .filter_map(|r| r.handle)
+                    .collect()
+            })
+            .unwrap_or_default();
+        match wanted.iter().find(|(h, _, _)| *h == hook) {
+            Some((_, _, rules)) => {
+                out.push(format!("add chain {f} filter {name}"));
+                out.push(format!("flush chain {f} filter {name}"));
+                out.extend(
+                    rules
+                        .iter()
+                        .map(|r| format!("add rule {f} filter {name} {r}")),
+                );
+                if jumps.is_empty() {
+                    out.push(format!("insert rule {f} filter {hook} jump {name}"));
+                }
+                for h in jumps.iter().skip(1) {
+                    out.push(format!("delete rule {f} filter {hook} handle {h}"));
+                }
+            }
+            None => {
+                for h in &jumps {
+                    out.push(format!("delete rule {f} filter {hook} handle {h}"));
+                }
+                if t.chain(&name).is_some() {
+                    drop_chain(f, "filter", &name, &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The iptables backend's rules of network `net` in one table (`filter`
+/// or `nat` of a family), and its shared chains once they would be empty.
+fn iptables_lines(net: &str, f: &str, t: &Table) -> Vec<String> {
+    let own: Vec<String> = IPTABLES_SUFFIXES
+        .iter()
+        .map(|s| iptables::chain_name(net, s))
+        .filter(|c| t.chain(c).is_some())
+        .collect();
+    let mut out = Vec::new();
+    let mut left: Vec<(&str, usize)> = Vec::new();
+    for c in t.chains.iter().filter(|c| !own.contains(&c.name)) {
+        let mut removed = 0;
+        for r in &c.rules {
+            if let (Some(target), Some(h)) = (r.target(), r.handle) {
+                if own.iter().any(|o| o == target) {
+                    out.push(format!("delete rule {f} {} {} handle {h}", t.name, c.name));
+                    removed += 1;
+                }
+            }
+        }
+        left.push((c.name.as_str(), c.rules.len() - removed));
+    }
+    for c in &own {
+        drop_chain(f, &t.name, c, &mut out);
+    }
+    let shared: Vec<&str> = iptables::SHARED_CHAINS
+        .iter()
+        .copied()
+        .filter(|s| t.chain(s).is_some())
+        .collect();
+    let shared_empty = shared
+        .iter()
+        .all(|s| left.iter().any(|(c, n)| c == s && *n == 0));
+    if t.name == "filter" && !shared.is_empty() && shared_empty {
+        for c in t
+            .chains
+            .iter()
+            .filter(|c| !shared.contains(&c.name.as_str()))
+        {
+            for r in &c.rules {
+                if let (Some(target), Some(h)) = (r.target(), r.handle) {
+                    if shared.contains(&target) {
+                        out.push(format!("delete rule {f} filter {} handle {h}", c.name));
+                    }
+                }
+            }
+        }
+        for s in shared {
+            out.push(format!("delete chain {f} filter {s}"));
+        }
+    }
+    out
+}
+
+/// The whole `nft -f -` text that brings network `name` to `want` (None:
+/// removes it), or None when nothing changes.
+pub fn script(name: &str, want: Option<&NetworkRules>, rs: &Ruleset) -> Option<String> {
+    let mut lines = Vec::new();
+    for fam in FAMILIES {
+        let f = family_name(fam);
+        let rules = want.and_then(|w| match fam {
+            Family::V4 => w.v4.as_ref(),
+            Family::V6 => w.v6.as_ref(),
+        });
+        let w = rules.map(|r| render::family(name, r));
+        lines.extend(table_lines(name, fam, w.as_ref(), rs.table(f, TABLE)));
+        lines.extend(coexist_lines(name, fam, rules, rs.table(f, "filter")));
+        for t in ["filter", "nat"] {
+            if let Some(t) = rs.table(f, t) {
+                lines.extend(iptables_lines(name, f, t));
+            }
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    Some(text)
+}
+
+/// Whether everything `script` would create for `want` is in place.
+pub fn present(want: &NetworkRules, rs: &Ruleset) -> bool {
+    FAMILIES.iter().all(|&fam| {
+        let f = family_name(fam);
+        let rules = match fam {
+            Family::V4 => want.v4.as_ref(),
+            Family::V6 => want.v6.as_ref(),
+        };
+        let Some(rules) = rules else { return true };
+        let w = render::family(&want.name, rules);
+        let Some(t) = rs.table(f, TABLE) else {
+            return false;
+        };
+        let chains_ok = w.chains.iter().all(|(c, r)| {
+            t.chain(c).is_some_and(|have| have.rules.len() == r.len())
+                && t.chains.iter().any(|b| {
+                    b.hook.is_some() && b.rules.iter().any(|x| x.target() == Some(c.as_str()))
+                })
+        });
+        let in_set = t
+            .set(BRIDGES)
+            .is_some_and(|s| s.elements.iter().any(|e| *e == want.name));
+        let filter = rs.table(f, "filter");
+        let coexist_ok =
+            coexist_wanted(&want.name, Some(rules), filter)
+                .iter()
+                .all(|(hook, suffix, r)| {
+                    let name = coexist_chain(&want.name, suffix);
+                    filter.is_some_and(|t| {
+                        t.chain(&name).is_some_and(|c| c.rules.len() == r.len())
+                            && t.chain(hook)
+                                .is_some_and(|c| c.rules.iter().any(|x| x.target() == Some(&name)))
+                    })
+                });
+        chains_ok && in_set && coexist_ok
+    })
+}
+
+/// Whether anything of network `name` is in the ruleset: chains in our
+/// tables, accepts in the host's filter tables, the iptables backend's
+/// chains.
+pub fn leftovers(name: &str, rs: &Ruleset) -> bool {
+    rs.tables.iter().any(|t| {
+        let mut names: Vec<String> = Vec::new();
+        if t.name == TABLE {
+            names.extend(SUFFIXES.iter().map(|s| chain_name(name, s)));
+        } else if t.name == "filter" || t.name == "nat" {
+            names.extend(COEXIST_HOOKS.iter().map(|(_, s)| coexist_chain(name, s)));
+            names.extend(
+                IPTABLES_SUFFIXES
+                    .iter()
+                    .map(|s| iptables::chain_name(name, s)),
+            );
+        }
+        t.chains.iter().any(|c| names.contains(&c.name))
+    })
+}
+
+/// The host's hooks where network `name` has accepts (for `status`).
+pub fn coexistence(name: &str, rs: &Ruleset) -> Vec<String> {
+    let mut out = Vec::new();
+    for fam in FAMILIES {
+        let f = family_name(fam);
+        let Some(t) = rs.table(f, "filter") else {
+            continue;
+        };
+        for (hook, suffix) in COEXIST_HOOKS {
+            let c = coexist_chain(name, suffix);
+            if t.chain(&c).is_some() {
+                out.push(format!("{f} filter {hook} (chain {c})"));
+            }
+        }
+    }
+    out
+}
