@@ -107,3 +107,84 @@ fn nft_backend_on_a_docker_host() {
 fn nft_backend_on_a_ufw_host() {
     nft_backend_guests("nft_backend_on_a_ufw_host", "ufw", "2");
 }
+
+#[test]
+fn switching_backends_leaves_nothing_and_bad_config_is_refused() {
+    let test = "switching_backends_leaves_nothing_and_bad_config_is_refused";
+    if !common::have_root(test) {
+        return;
+    }
+    let r = Sandbox::new(test, "host_firewalls/nft_backend_switch_and_config.sh")
+        .deadline(std::time::Duration::from_secs(180))
+        .run()
+        .ok();
+    expect_all(
+        &r,
+        &[
+            ("IPT_STATUS", "iptables"),
+            // vnet0 under iptables has chains there (nothing in nftables)
+            ("SWITCHED_VNET0_IPT", "0 NFT=yes"),
+            ("SWITCHED_VNET1_IPT", "kept"),
+            ("SWITCHED_COMPLETE", "yes"),
+            // the last iptables network gone under nftables: shared chains too
+            ("DOWN_VNET1_IPT_ALL", "0"),
+            ("DOWN_VNET0_NFT", "0 TABLES=0"),
+            ("SWITCH_IPTABLES", "same"),
+            ("SWITCH_IP6TABLES", "same"),
+            ("SWITCH_NFT", "same"),
+            ("BAD_UP_MSG", "1"),
+            ("BAD_CALL_RC", "1"),
+            ("BAD_BRIDGE", "absent"),
+            ("BAD_CHECK_RC", "1"),
+            ("BAD_CHECK_MSG", "1"),
+            ("UNKNOWN_KEY_MSG", "1"),
+            ("WRITABLE_MSG", "1"),
+            ("BAD_IPTABLES", "same"),
+            ("BAD_IP6TABLES", "same"),
+            ("BAD_NFT", "same"),
+        ],
+    );
+    let up = r.value("IPT_UP");
+    let parts: Vec<&str> = up.split('/').collect();
+    assert!(
+        parts.len() == 3 && parts[0] != "0" && parts[1] != "0" && parts[2] == "0",
+        "IPT_UP={up}\n{}",
+        r.transcript()
+    );
+    assert_ne!(r.value("BAD_UP_RC"), "0", "{}", r.transcript());
+}
+
+#[test]
+fn nft_backend_repairs_and_isolates() {
+    let test = "nft_backend_repairs_and_isolates";
+    if !common::have_root(test) {
+        return;
+    }
+    let r = Sandbox::new(test, "host_firewalls/nft_backend_repairs.sh")
+        .deadline(std::time::Duration::from_secs(180))
+        .run()
+        .ok();
+    let mut want = vec![
+        ("BACKEND", "nftables"),
+        ("UP_RULES", "present"),
+        ("UP_IPV6_CHAINS", "6"),
+        ("VN0_CHAINS_KEPT", "yes"),
+        ("SET", "vn0 vn1 "),
+        ("ISOLATION_FIRST", "iifname @bridges oifname \"vn0\" reject"),
+        ("DUPS", "0"),
+        ("UNREACHABLE", ""),
+        ("AFTER_VN0_DOWN_IP6_TABLE", "0"),
+        ("VN1_COMPLETE", "yes"),
+        ("ALL_DOWN_TABLES", "0"),
+    ];
+    for how in ["flush-chain", "base-jumps", "set-element", "table"] {
+        for (k, v) in [("DAMAGED", "MISSING"), ("REPAIRED", "present")] {
+            want.push((Box::leak(format!("{k}_{how}").into_boxed_str()), v));
+        }
+        want.push((
+            Box::leak(format!("REPAIRED_{how}_EXACT").into_boxed_str()),
+            "same",
+        ));
+    }
+    expect_all(&r, &want);
+}

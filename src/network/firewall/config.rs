@@ -81,11 +81,13 @@ pub fn parse(text: &str, file: &str) -> Result<Config> {
             "auto" => Setting::Auto,
             "nftables" => Setting::Nftables,
             "iptables" => Setting::Iptables,
-            other => return Err(fail!(
+            other => {
+                return Err(fail!(
                 "{file}:{}: `firewall': `{}' is not one of \"auto\", \"nftables\", \"iptables\"",
                 line_of(text, v.span().start),
                 printable(other.as_bytes())
-            )),
+            ))
+            }
         },
     };
     Ok(Config { firewall })

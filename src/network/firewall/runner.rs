@@ -50,10 +50,10 @@ fn remove_other(used: Backend, name: &str, fw_lock: &lock::Lock) -> Result<()> {
     if other != Backend::Nftables || !std::path::Path::new(nftables::NFT).is_file() {
         return Ok(());
     }
-    let Ok(current) = read(other, Some(fw_lock)) else {
+    let Ok(Current::Nftables(current)) = read(other, Some(fw_lock)) else {
         return Ok(());
     };
-    for inv in current.teardown(name).steps {
+    for inv in current.teardown_own(name).steps {
         run(&inv, Some(fw_lock))?;
     }
     Ok(())

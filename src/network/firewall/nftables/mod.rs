@@ -99,11 +99,17 @@ impl State {
     }
 
     pub fn setup(&self, want: &NetworkRules) -> Plan {
-        transaction(plan::script(&want.name, Some(want), &self.rules))
+        transaction(plan::script(&want.name, Some(want), &self.rules, true))
     }
 
     pub fn teardown(&self, name: &str) -> Plan {
-        transaction(plan::script(name, None, &self.rules))
+        transaction(plan::script(name, None, &self.rules, true))
+    }
+
+    /// Remove what this backend made for network `name`, not the iptables
+    /// backend's rules (that backend is in use: a switch back to it).
+    pub fn teardown_own(&self, name: &str) -> Plan {
+        transaction(plan::script(name, None, &self.rules, false))
     }
 
     pub fn present(&self, want: &NetworkRules) -> bool {

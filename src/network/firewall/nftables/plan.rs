@@ -355,8 +355,15 @@ fn iptables_lines(net: &str, f: &str, t: &Table) -> Vec<String> {
 }
 
 /// The whole `nft -f -` text that brings network `name` to `want` (None:
-/// removes it), or None when nothing changes.
-pub fn script(name: &str, want: Option<&NetworkRules>, rs: &Ruleset) -> Option<String> {
+/// removes it), or None when nothing changes. With `iptables_too`, the
+/// network's chains of the iptables backend go as well (not when that
+/// backend is the one in use and only our leftovers are to be removed).
+pub fn script(
+    name: &str,
+    want: Option<&NetworkRules>,
+    rs: &Ruleset,
+    iptables_too: bool,
+) -> Option<String> {
     let mut lines = Vec::new();
     for fam in FAMILIES {
         let f = family_name(fam);
@@ -367,7 +374,7 @@ pub fn script(name: &str, want: Option<&NetworkRules>, rs: &Ruleset) -> Option<S
         let w = rules.map(|r| render::family(name, r));
         lines.extend(table_lines(name, fam, w.as_ref(), rs.table(f, TABLE)));
         lines.extend(coexist_lines(name, fam, rules, rs.table(f, "filter")));
-        for t in ["filter", "nat"] {
+        for t in ["filter", "nat"].into_iter().filter(|_| iptables_too) {
             if let Some(t) = rs.table(f, t) {
                 lines.extend(iptables_lines(name, f, t));
             }

@@ -12,11 +12,11 @@ fn def(name: &str, text: &str) -> Definition {
 }
 
 fn setup(d: &Definition, listing: &str) -> Option<String> {
-    plan::script(&d.name, Some(&wanted(d)), &Ruleset::parse(listing))
+    plan::script(&d.name, Some(&wanted(d)), &Ruleset::parse(listing), true)
 }
 
 fn teardown(name: &str, listing: &str) -> Option<String> {
-    plan::script(name, None, &Ruleset::parse(listing))
+    plan::script(name, None, &Ruleset::parse(listing), true)
 }
 
 #[test]
