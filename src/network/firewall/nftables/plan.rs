@@ -102,7 +102,7 @@ fn base_rules(fam: Family, nets: &[(String, Vec<&'static str>)]) -> Vec<(&'stati
         ("nat-output", "dnat"),
         ("postrouting", "prt"),
     ] {
-        for (n, have) in nets.iter().filter(|(_, h)| h.contains(&suffix)) {
+        for (n, _) in nets.iter().filter(|(_, h)| h.contains(&suffix)) {
             let cond = match (base, suffix) {
                 ("input", _) | ("forward", "fwo") => format!("iifname \"{n}\" "),
                 ("output", _) | ("forward", "fwi") => format!("oifname \"{n}\" "),
@@ -110,7 +110,6 @@ fn base_rules(fam: Family, nets: &[(String, Vec<&'static str>)]) -> Vec<(&'stati
                 ("nat-output", _) => format!("{lo} fib daddr type local "),
                 _ => String::new(),
             };
-            let _ = have;
             out.push((base, format!("{cond}jump {}", chain_name(n, suffix))));
         }
     }
@@ -409,7 +408,7 @@ pub fn present(want: &NetworkRules, rs: &Ruleset) -> bool {
         });
         let in_set = t
             .set(BRIDGES)
-            .is_some_and(|s| s.elements.iter().any(|e| *e == want.name));
+            .is_some_and(|s| s.elements.contains(&want.name));
         let filter = rs.table(f, "filter");
         let coexist_ok =
             coexist_wanted(&want.name, Some(rules), filter)
