@@ -177,7 +177,13 @@ fn nft_backend_repairs_and_isolates() {
         ("VN1_COMPLETE", "yes"),
         ("ALL_DOWN_TABLES", "0"),
     ];
-    for how in ["flush-chain", "base-jumps", "set-element", "table"] {
+    for how in [
+        "flush-chain",
+        "base-jumps",
+        "map-element",
+        "set-element",
+        "table",
+    ] {
         for (k, v) in [("DAMAGED", "MISSING"), ("REPAIRED", "present")] {
             want.push((Box::leak(format!("{k}_{how}").into_boxed_str()), v));
         }

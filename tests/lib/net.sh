@@ -90,7 +90,7 @@ use_backend() {
 nft_flat() {
   nft list ruleset 2>/dev/null | awk '
     $1 == "table" { t = $2 " " $3; next }
-    ($1 == "chain" || $1 == "set") && $NF == "{" { c = $1 == "set" ? "set " $2 : $2; print t " " c ":"; next }
+    ($1 == "chain" || $1 == "set" || $1 == "map") && $NF == "{" { c = $1 == "chain" ? $2 : "set " $2; print t " " c ":"; next }
     $1 == "}" { c = ""; next }
     c != "" { sub(/^[ \t]+/, ""); gsub(/counter packets [0-9]+ bytes [0-9]+/, "counter"); print t " " c ": " $0 }'
 }
@@ -191,7 +191,7 @@ unreachable_chains() {
     done
     save=$(nft_ours)
     for c in $(printf '%s\n' "$save" | awk '{ sub(/:$/, "", $3); print $3 }' | grep '^vnet-' | sort -u); do
-      printf '%s\n' "$save" | grep -q -E -- "jump $c\$" || echo "$c"
+      printf '%s\n' "$save" | grep -q -E -- "jump $c(\$| |,)" || echo "$c"
     done
   } | tr '\n' ' ' | sed 's/ $//'
 }
@@ -204,10 +204,13 @@ rules_complete() {
     for c in in out fwx fwi fwo prt; do
       grep -q "^ip vnet_helper vnet-$n-$c: " <<<"$s" || return 1
     done
-    for c in "input: iifname \"$n\" jump vnet-$n-in" "output: oifname \"$n\" jump vnet-$n-out" \
-             "forward: iifname \"$n\" oifname \"$n\" jump vnet-$n-fwx" "forward: oifname \"$n\" jump vnet-$n-fwi" \
-             "forward: iifname \"$n\" jump vnet-$n-fwo" "postrouting: jump vnet-$n-prt"; do
+    for c in "input: iifname vmap @to-host" "output: oifname vmap @from-host" \
+             "forward: iifname vmap @guest-to-guest" "forward: oifname vmap @into-bridge" \
+             "forward: iifname vmap @out-of-bridge" "postrouting: jump vnet-$n-prt"; do
       [ "$(grep -cxF "ip vnet_helper $c" <<<"$s")" = 1 ] || return 1
+    done
+    for c in to-host:in from-host:out guest-to-guest:fwx into-bridge:fwi out-of-bridge:fwo; do
+      grep -qF "\"$n\" : jump vnet-$n-${c#*:}" <<<"$(grep "^ip vnet_helper set ${c%%:*}: " <<<"$s")" || return 1
     done
     grep -q "^ip vnet_helper set bridges: .*\"$n\"" <<<"$s" || return 1
     return 0

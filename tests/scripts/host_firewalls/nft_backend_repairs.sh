@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/scripts/host_firewalls/nft_backend_repairs.sh: with the nftables
-# backend, damaged rules (a flushed chain, a lost jump, a lost set element,
+# backend, damaged rules (a flushed chain, lost lookups and jumps, lost map and set elements,
 # the whole table deleted) are reported by status and put back exactly by
 # `vnet-helper up`; a second network's bring-up leaves the first one's rules
 # alone and isolates the two.
@@ -23,12 +23,13 @@ echo "UP_IPV6_CHAINS=$(nft_ours | grep -c '^ip6 vnet_helper vnet-vn0-[a-z]*:$' |
 damage() {
   case $1 in
     flush-chain) nft flush chain ip vnet_helper vnet-vn0-fwo ;;
-    base-jumps) nft flush chain ip vnet_helper forward ;;
+    base-jumps) nft flush chain ip vnet_helper forward; nft flush chain ip vnet_helper postrouting ;;
+    map-element) nft delete element ip vnet_helper into-bridge '{ "vn0" }' ;;
     set-element) nft delete element ip vnet_helper bridges '{ "vn0" }' ;;
     table) nft delete table ip vnet_helper ;;
   esac
 }
-for how in flush-chain base-jumps set-element table; do
+for how in flush-chain base-jumps map-element set-element table; do
   damage $how
   echo "DAMAGED_${how}=$(status_rules)"
   "$VH" up vn0 >/dev/null 2>&1

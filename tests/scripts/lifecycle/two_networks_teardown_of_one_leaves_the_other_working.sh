@@ -46,9 +46,9 @@ echo "BOTH_WHOLE=$(VERBOSE_WHOLE=1 net_whole vn0 && VERBOSE_WHOLE=1 net_whole vn
 echo "BRIDGES=$(ip -o link show type bridge | wc -l)"
 # FORWARD reaches each network's forwarding chains by exactly 3 jumps:
 # iptables, FORWARD to the shared VNET-FWX/FWI/FWO; nftables, our forward
-# chain to vn0's fwx, fwi, fwo
+# chain's lookups in the three maps that lead to vn0's fwx, fwi, fwo
 if [ "$(fw_backend)" = nftables ]; then
-  echo "SHARED_JUMPS=$(nft_ours | grep -c '^ip vnet_helper forward: .*jump vnet-vn0-fw[xio]$')"
+  echo "SHARED_JUMPS=$(nft_ours | grep -cE '^ip vnet_helper set (guest-to-guest|into-bridge|out-of-bridge): .*"vn0" : jump vnet-vn0-fw[xio]')"
 else
   echo "SHARED_JUMPS=$(iptables -S FORWARD | grep -c -- '-j VNET-FW[XIO]$')"
 fi

@@ -13,13 +13,14 @@
 //!   (or to nothing of a network), and `present`/`leftovers`.
 //!
 //! Layout of each family's table: base chains `input`, `output`, `forward`
-//! (filter, priority filter), `prerouting`, `nat-output` (nat, dstnat) and
-//! `postrouting` (nat, srcnat), holding only jumps to the networks' chains
-//! `vnet-BR-{in,out,fwx,fwi,fwo,prt,dnat}` (render.rs says which hook is
-//! which); `forward` jumps to every network's `fwx`, then every `fwi`, then
-//! every `fwo` (libvirt's FWX/FWI/FWO order); the set `bridges` of managed
-//! bridges isolates networks from each other without per-peer rules that
-//! would go stale.
+//! (filter, priority filter) that look the bridge up in verdict maps
+//! (`to-host`, `from-host`, then in `forward` `guest-to-guest`,
+//! `into-bridge`, `out-of-bridge`: libvirt's FWX/FWI/FWO order) leading to
+//! the network's chains `vnet-BR-{in,out,fwx,fwi,fwo}`; `prerouting`,
+//! `nat-output` (nat, dstnat) and `postrouting` (nat, srcnat) with one jump
+//! per network to `vnet-BR-dnat` and `vnet-BR-prt` (render.rs says which
+//! hook is which); the set `bridges` of managed bridges isolates networks
+//! from each other without per-peer rules that would go stale.
 //!
 //! Why two tables (ip, ip6) and not one `inet`: an IPv4-only network then
 //! has, as with iptables, no IPv6 rule at all (no path to forget a family
@@ -36,15 +37,18 @@
 //! nftables.conf, firewalld) are diagnosed by `foreign`, never changed.
 //!
 //! Why `nft -f -` and not netlink from our own process: measured on these
-//! machines, one `nft -f -` exec costs about 3-4 ms and one `nft -a list
-//! ruleset` about 3 ms, so a bring-up's firewall part is two execs (before:
-//! iptables-save, ip6tables-save, iptables-restore and ip6tables-restore,
-//! plus `nft list ruleset` for the diagnosis); nft's parser and its
-//! transaction batching are what every admin's tool uses, while a netlink
-//! encoder of our own would be a large body of code running as root that
-//! must track nftables' expression encoding (the remaining gain, about 3 ms
-//! per exec, is not worth that risk). nft runs by absolute path with an
-//! empty environment (exec.rs), holding the firewall lock.
+//! machines, `nft -a list ruleset` costs about 3-5 ms and an additions-only
+//! `nft -f -` transaction about 3-4 ms, so a cold bring-up's firewall part
+//! is two execs (before: iptables-save, ip6tables-save, iptables-restore,
+//! plus `nft list ruleset` for the diagnosis, which now shares our read).
+//! What dominates is not the exec but the kernel: any commit that deletes
+//! something waits for an RCU grace period (~12 ms here), which netlink
+//! from our own process would pay too; planning avoids it instead (see
+//! plan.rs). nft's parser and transaction batching are what every admin's
+//! tool uses, while a netlink encoder of our own would be a large body of
+//! code running as root that must track nftables' expression encoding, for
+//! the remaining ~2-3 ms per exec. nft runs by absolute path with an empty
+//! environment (exec.rs), holding the firewall lock.
 //!
 //! Switching backends: the transaction also removes the network's chains of
 //! the iptables backend (by handle), and its shared chains once empty.

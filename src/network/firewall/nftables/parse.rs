@@ -1,6 +1,6 @@
 //! `nft -a list ruleset` parsed into what planning needs: per table its
 //! chains (hook, whether the policy is drop, rules with their handles) and
-//! its named sets' elements. Blocks we do not need (maps' data, flowtables,
+//! its named sets' and maps' elements (a map's keys). Blocks we do not need (maps' data, flowtables,
 //! counters, quotas...) are skipped by depth; nothing in a foreign table is
 //! interpreted beyond this.
 
@@ -42,7 +42,7 @@ pub struct Chain {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Set {
     pub name: String,
-    /// The quoted elements (interface names), unquoted.
+    /// The quoted elements (interface names; a map's keys), unquoted.
     pub elements: Vec<String>,
 }
 
@@ -146,7 +146,7 @@ impl Parser {
                 }
                 self.stack.push(In::Chain);
             }
-            (Some(In::Other), ["set", name, "{"]) if self.stack.len() == 1 => {
+            (Some(In::Other), ["set" | "map", name, "{"]) if self.stack.len() == 1 => {
                 let name = name.to_string();
                 if let Some(t) = self.table() {
                     t.sets.push(Set {

@@ -65,77 +65,103 @@ table ip nat { # handle 2
 }
 ";
 
-/// Our table with network `a` (two-element set printed over two lines).
-const WITH_A: &str = "table ip vnet_helper { # handle 3
+/// Our table with network `a`, as nft 1.0.6 listed it after `setup`
+/// (and `b` in the set: printed over two lines).
+const WITH_A: &str = "table ip vnet_helper { # handle 1
 \tset bridges { # handle 1
 \t\ttype ifname
 \t\telements = { \"a\",
 \t\t\t     \"b\" }
 \t}
 
-\tchain input { # handle 2
+\tmap to-host { # handle 2
+\t\ttype ifname : verdict
+\t\telements = { \"a\" : jump vnet-a-in }
+\t}
+
+\tmap from-host { # handle 3
+\t\ttype ifname : verdict
+\t\telements = { \"a\" : jump vnet-a-out }
+\t}
+
+\tmap guest-to-guest { # handle 4
+\t\ttype ifname : verdict
+\t\telements = { \"a\" : jump vnet-a-fwx }
+\t}
+
+\tmap into-bridge { # handle 5
+\t\ttype ifname : verdict
+\t\telements = { \"a\" : jump vnet-a-fwi }
+\t}
+
+\tmap out-of-bridge { # handle 6
+\t\ttype ifname : verdict
+\t\telements = { \"a\" : jump vnet-a-fwo }
+\t}
+
+\tchain input { # handle 7
 \t\ttype filter hook input priority filter; policy accept;
-\t\tiifname \"a\" jump vnet-a-in # handle 20
+\t\tiifname vmap @to-host # handle 8
 \t}
 
-\tchain output { # handle 3
+\tchain output { # handle 9
 \t\ttype filter hook output priority filter; policy accept;
-\t\toifname \"a\" jump vnet-a-out # handle 21
+\t\toifname vmap @from-host # handle 10
 \t}
 
-\tchain forward { # handle 4
+\tchain forward { # handle 11
 \t\ttype filter hook forward priority filter; policy accept;
-\t\tiifname \"a\" oifname \"a\" jump vnet-a-fwx # handle 22
-\t\toifname \"a\" jump vnet-a-fwi # handle 23
-\t\tiifname \"a\" jump vnet-a-fwo # handle 24
+\t\tiifname vmap @guest-to-guest # handle 12
+\t\toifname vmap @into-bridge # handle 13
+\t\tiifname vmap @out-of-bridge # handle 14
 \t}
 
-\tchain prerouting { # handle 5
+\tchain prerouting { # handle 15
 \t\ttype nat hook prerouting priority dstnat; policy accept;
 \t}
 
-\tchain nat-output { # handle 6
+\tchain nat-output { # handle 16
 \t\ttype nat hook output priority -100; policy accept;
 \t}
 
-\tchain postrouting { # handle 7
+\tchain postrouting { # handle 17
 \t\ttype nat hook postrouting priority srcnat; policy accept;
-\t\tjump vnet-a-prt # handle 25
+\t\tjump vnet-a-prt # handle 41
 \t}
 
-\tchain vnet-a-in { # handle 8
-\t\tiifname \"a\" udp dport 53 accept # handle 9
-\t\tiifname \"a\" tcp dport 53 accept # handle 10
-\t\tiifname \"a\" udp dport 67 accept # handle 11
+\tchain vnet-a-in { # handle 18
+\t\tiifname \"a\" udp dport 53 accept # handle 19
+\t\tiifname \"a\" tcp dport 53 accept # handle 20
+\t\tiifname \"a\" udp dport 67 accept # handle 21
 \t}
 
-\tchain vnet-a-out { # handle 12
-\t\toifname \"a\" udp sport 53 accept # handle 13
-\t\toifname \"a\" tcp sport 53 accept # handle 14
-\t\toifname \"a\" udp dport 68 accept # handle 15
+\tchain vnet-a-out { # handle 22
+\t\toifname \"a\" udp sport 53 accept # handle 23
+\t\toifname \"a\" tcp sport 53 accept # handle 24
+\t\toifname \"a\" udp dport 68 accept # handle 25
 \t}
 
-\tchain vnet-a-fwx { # handle 16
-\t\tiifname \"a\" oifname \"a\" accept # handle 17
+\tchain vnet-a-fwx { # handle 26
+\t\tiifname \"a\" oifname \"a\" accept # handle 27
 \t}
 
-\tchain vnet-a-fwi { # handle 18
-\t\tiifname @bridges oifname \"a\" reject # handle 19
-\t\toifname \"a\" ip daddr 10.1.0.0/24 ct state established,related accept # handle 26
-\t\toifname \"a\" reject # handle 27
+\tchain vnet-a-fwi { # handle 28
+\t\tiifname @bridges oifname \"a\" reject # handle 29
+\t\toifname \"a\" ip daddr 10.1.0.0/24 ct state established,related accept # handle 30
+\t\toifname \"a\" reject # handle 31
 \t}
 
-\tchain vnet-a-fwo { # handle 28
-\t\tiifname \"a\" ip saddr 10.1.0.0/24 accept # handle 29
-\t\tiifname \"a\" reject # handle 30
+\tchain vnet-a-fwo { # handle 32
+\t\tiifname \"a\" ip saddr 10.1.0.0/24 accept # handle 33
+\t\tiifname \"a\" reject # handle 34
 \t}
 
-\tchain vnet-a-prt { # handle 31
-\t\tip saddr 10.1.0.0/24 ip daddr 224.0.0.0/24 return # handle 32
-\t\tip saddr 10.1.0.0/24 ip daddr 255.255.255.255 return # handle 33
-\t\tip saddr 10.1.0.0/24 ip daddr != 10.1.0.0/24 meta l4proto tcp masquerade to :1024-65535 # handle 34
-\t\tip saddr 10.1.0.0/24 ip daddr != 10.1.0.0/24 meta l4proto udp masquerade to :1024-65535 # handle 35
-\t\tip saddr 10.1.0.0/24 ip daddr != 10.1.0.0/24 masquerade # handle 36
+\tchain vnet-a-prt { # handle 35
+\t\tip saddr 10.1.0.0/24 ip daddr 224.0.0.0/24 return # handle 36
+\t\tip saddr 10.1.0.0/24 ip daddr 255.255.255.255 return # handle 37
+\t\tip saddr 10.1.0.0/24 ip daddr != 10.1.0.0/24 meta l4proto tcp masquerade to :1024-65535 # handle 38
+\t\tip saddr 10.1.0.0/24 ip daddr != 10.1.0.0/24 meta l4proto udp masquerade to :1024-65535 # handle 39
+\t\tip saddr 10.1.0.0/24 ip daddr != 10.1.0.0/24 masquerade # handle 40
 \t}
 }
 ";
@@ -184,52 +210,50 @@ fn nat_network_exact_text() {
     let s = setup(&net_a(), "");
     let want = "add table ip vnet_helper
 add set ip vnet_helper bridges { type ifname; }
+add map ip vnet_helper to-host { type ifname : verdict; }
+add map ip vnet_helper from-host { type ifname : verdict; }
+add map ip vnet_helper guest-to-guest { type ifname : verdict; }
+add map ip vnet_helper into-bridge { type ifname : verdict; }
+add map ip vnet_helper out-of-bridge { type ifname : verdict; }
 add chain ip vnet_helper input { type filter hook input priority filter; policy accept; }
+add rule ip vnet_helper input iifname vmap @to-host
 add chain ip vnet_helper output { type filter hook output priority filter; policy accept; }
+add rule ip vnet_helper output oifname vmap @from-host
 add chain ip vnet_helper forward { type filter hook forward priority filter; policy accept; }
+add rule ip vnet_helper forward iifname vmap @guest-to-guest
+add rule ip vnet_helper forward oifname vmap @into-bridge
+add rule ip vnet_helper forward iifname vmap @out-of-bridge
 add chain ip vnet_helper prerouting { type nat hook prerouting priority dstnat; policy accept; }
 add chain ip vnet_helper nat-output { type nat hook output priority -100; policy accept; }
 add chain ip vnet_helper postrouting { type nat hook postrouting priority srcnat; policy accept; }
-flush chain ip vnet_helper input
-flush chain ip vnet_helper output
-flush chain ip vnet_helper forward
-flush chain ip vnet_helper prerouting
-flush chain ip vnet_helper nat-output
-flush chain ip vnet_helper postrouting
 add chain ip vnet_helper vnet-a-in
-flush chain ip vnet_helper vnet-a-in
 add rule ip vnet_helper vnet-a-in iifname \"a\" udp dport 53 accept
 add rule ip vnet_helper vnet-a-in iifname \"a\" tcp dport 53 accept
 add rule ip vnet_helper vnet-a-in iifname \"a\" udp dport 67 accept
 add chain ip vnet_helper vnet-a-out
-flush chain ip vnet_helper vnet-a-out
 add rule ip vnet_helper vnet-a-out oifname \"a\" udp sport 53 accept
 add rule ip vnet_helper vnet-a-out oifname \"a\" tcp sport 53 accept
 add rule ip vnet_helper vnet-a-out oifname \"a\" udp dport 68 accept
 add chain ip vnet_helper vnet-a-fwx
-flush chain ip vnet_helper vnet-a-fwx
 add rule ip vnet_helper vnet-a-fwx iifname \"a\" oifname \"a\" accept
 add chain ip vnet_helper vnet-a-fwi
-flush chain ip vnet_helper vnet-a-fwi
 add rule ip vnet_helper vnet-a-fwi iifname @bridges oifname \"a\" reject with icmp type port-unreachable
 add rule ip vnet_helper vnet-a-fwi oifname \"a\" ip daddr 10.1.0.0/24 ct state established,related accept
 add rule ip vnet_helper vnet-a-fwi oifname \"a\" reject with icmp type port-unreachable
 add chain ip vnet_helper vnet-a-fwo
-flush chain ip vnet_helper vnet-a-fwo
 add rule ip vnet_helper vnet-a-fwo iifname \"a\" ip saddr 10.1.0.0/24 accept
 add rule ip vnet_helper vnet-a-fwo iifname \"a\" reject with icmp type port-unreachable
 add chain ip vnet_helper vnet-a-prt
-flush chain ip vnet_helper vnet-a-prt
 add rule ip vnet_helper vnet-a-prt ip saddr 10.1.0.0/24 ip daddr 224.0.0.0/24 return
 add rule ip vnet_helper vnet-a-prt ip saddr 10.1.0.0/24 ip daddr 255.255.255.255/32 return
 add rule ip vnet_helper vnet-a-prt ip saddr 10.1.0.0/24 ip daddr != 10.1.0.0/24 meta l4proto tcp masquerade to :1024-65535
 add rule ip vnet_helper vnet-a-prt ip saddr 10.1.0.0/24 ip daddr != 10.1.0.0/24 meta l4proto udp masquerade to :1024-65535
 add rule ip vnet_helper vnet-a-prt ip saddr 10.1.0.0/24 ip daddr != 10.1.0.0/24 masquerade
-add rule ip vnet_helper input iifname \"a\" jump vnet-a-in
-add rule ip vnet_helper output oifname \"a\" jump vnet-a-out
-add rule ip vnet_helper forward iifname \"a\" oifname \"a\" jump vnet-a-fwx
-add rule ip vnet_helper forward oifname \"a\" jump vnet-a-fwi
-add rule ip vnet_helper forward iifname \"a\" jump vnet-a-fwo
+add element ip vnet_helper to-host { \"a\" : jump vnet-a-in }
+add element ip vnet_helper from-host { \"a\" : jump vnet-a-out }
+add element ip vnet_helper guest-to-guest { \"a\" : jump vnet-a-fwx }
+add element ip vnet_helper into-bridge { \"a\" : jump vnet-a-fwi }
+add element ip vnet_helper out-of-bridge { \"a\" : jump vnet-a-fwo }
 add rule ip vnet_helper postrouting jump vnet-a-prt
 add element ip vnet_helper bridges { \"a\" }
 ";
@@ -257,7 +281,7 @@ fn uplink_and_forwards_exact_text() {
     let s = setup(&d, "");
     let fwi: Vec<&str> = lines(&s)
         .into_iter()
-        .filter(|l| l.contains(" vnet-b-fwi "))
+        .filter(|l| l.starts_with("add rule ip vnet_helper vnet-b-fwi "))
         .collect();
     assert_eq!(
         fwi,
@@ -283,7 +307,7 @@ fn uplink_and_forwards_exact_text() {
     assert!(s.contains("add rule ip vnet_helper vnet-b-prt ip saddr 10.2.0.0/24 ip daddr 10.2.0.5 tcp dport 22 ct status dnat masquerade\n"));
     let dnat: Vec<&str> = lines(&s)
         .into_iter()
-        .filter(|l| l.contains(" vnet-b-dnat "))
+        .filter(|l| l.starts_with("add rule ip vnet_helper vnet-b-dnat "))
         .collect();
     assert_eq!(
         dnat,
@@ -375,7 +399,7 @@ fn isolated_and_routed_networks() {
 }
 
 #[test]
-fn peers_go_to_the_set_and_a_second_network_rewrites_only_the_base_chains() {
+fn a_second_network_only_adds() {
     // `b` is defined next to `a`: instead of a reject per peer, the set
     let b = Definition {
         peers: vec!["a".into(), "b".into()],
@@ -384,37 +408,52 @@ fn peers_go_to_the_set_and_a_second_network_rewrites_only_the_base_chains() {
     let s = setup(&b, WITH_A);
     assert!(s.contains("add element ip vnet_helper bridges { \"b\", \"a\" }\n"));
     assert!(!s.contains("iifname \"a\" oifname \"b\" reject"));
-    // a's chains are not touched; the base chains list both, sorted, fwx
-    // of all before fwi of all before fwo of all
-    assert!(!lines(&s)
-        .iter()
-        .any(|l| l.contains(" vnet-a-") && !l.contains(" jump ")));
-    let fwd: Vec<&str> = lines(&s)
-        .into_iter()
-        .filter(|l| l.starts_with("add rule ip vnet_helper forward "))
-        .collect();
-    assert_eq!(
-        fwd,
-        [
-            "add rule ip vnet_helper forward iifname \"a\" oifname \"a\" jump vnet-a-fwx",
-            "add rule ip vnet_helper forward iifname \"b\" oifname \"b\" jump vnet-b-fwx",
-            "add rule ip vnet_helper forward oifname \"a\" jump vnet-a-fwi",
-            "add rule ip vnet_helper forward oifname \"b\" jump vnet-b-fwi",
-            "add rule ip vnet_helper forward iifname \"a\" jump vnet-a-fwo",
-            "add rule ip vnet_helper forward iifname \"b\" jump vnet-b-fwo",
-        ]
-    );
-    assert!(s.contains("flush chain ip vnet_helper forward\n"));
-    assert!(!s.contains("delete"));
+    // nothing of a, of the table, maps or base chains is declared again, and
+    // nothing is deleted or flushed: a cold bring-up only adds
+    assert!(!s.contains("vnet-a-"));
+    assert!(!s.contains(" table ") && !s.contains("add map") && !s.contains("{ type "));
+    assert!(!s.contains("delete") && !s.contains("flush"));
+    for l in [
+        "add element ip vnet_helper guest-to-guest { \"b\" : jump vnet-b-fwx }",
+        "add element ip vnet_helper into-bridge { \"b\" : jump vnet-b-fwi }",
+        "add element ip vnet_helper out-of-bridge { \"b\" : jump vnet-b-fwo }",
+        "add rule ip vnet_helper postrouting jump vnet-b-prt",
+    ] {
+        assert!(lines(&s).contains(&l), "{l}\n{s}");
+    }
 }
 
 #[test]
-fn setup_over_its_own_state_rewrites_the_same() {
-    // Setup is a full rewrite whatever is there: against the state it made,
-    // the same text; a half-made state needs nothing else.
-    assert_eq!(setup(&net_a(), WITH_A), setup(&net_a(), ""));
-    let broken = WITH_A.replace("\t\tjump vnet-a-prt # handle 25\n", "");
-    assert_eq!(setup(&net_a(), &broken), setup(&net_a(), ""));
+fn setup_over_its_own_state_refills_its_chains_only() {
+    // A repair (`up`) or a resumed bring-up: the network's chains are
+    // flushed and refilled, the rest is in place and left alone.
+    let s = setup(&net_a(), WITH_A);
+    let fresh = setup(&net_a(), "");
+    let chains: Vec<&str> = lines(&fresh)
+        .into_iter()
+        .filter(|l| l.starts_with("add rule ip vnet_helper vnet-a-"))
+        .collect();
+    assert!(chains.iter().all(|l| lines(&s).contains(l)));
+    assert_eq!(s.matches("flush chain ip vnet_helper vnet-a-").count(), 6);
+    assert!(!s.contains("add chain") && !s.contains("delete") && !s.contains(" table "));
+    assert!(!s.contains("add rule ip vnet_helper postrouting"));
+    // a lost jump, a lost element, rewritten lookups: put back
+    let broken = WITH_A
+        .replace("\t\tjump vnet-a-prt # handle 41\n", "")
+        .replace("\t\toifname vmap @into-bridge # handle 13\n", "")
+        .replace("elements = { \"a\" : jump vnet-a-fwo }", "");
+    let r = setup(&net_a(), &broken);
+    for l in [
+        "add rule ip vnet_helper postrouting jump vnet-a-prt",
+        "flush chain ip vnet_helper forward",
+        "add rule ip vnet_helper forward iifname vmap @guest-to-guest",
+        "add rule ip vnet_helper forward oifname vmap @into-bridge",
+        "add rule ip vnet_helper forward iifname vmap @out-of-bridge",
+        "add element ip vnet_helper out-of-bridge { \"a\" : jump vnet-a-fwo }",
+    ] {
+        assert!(lines(&r).contains(&l), "{l}\n{r}");
+    }
+    assert!(!r.contains("flush chain ip vnet_helper input"));
 }
 
 #[test]
@@ -425,26 +464,20 @@ fn teardown_of_the_last_network_deletes_the_table() {
 }
 
 #[test]
-fn teardown_with_others_left_keeps_their_jumps() {
-    let with_b = setup(&def("b", "address = \"10.2.0.1/24\"\n"), "");
-    // the listing of a and b: a's, plus b's chains (names suffice here)
+fn teardown_with_others_left_removes_only_its_own() {
     let listing = WITH_A.replacen(
         "\tchain vnet-a-in {",
-        "\tchain vnet-b-in { # handle 90\n\t}\n\tchain vnet-b-fwo { # handle 91\n\t}\n\tchain vnet-a-in {",
+        "\tchain vnet-b-in { # handle 90\n\t}\n\tchain vnet-a-in {",
         1,
     );
-    assert!(with_b.contains("vnet-b-in"));
-    let t = teardown("a", &listing);
     assert_eq!(
-        t,
-        "flush chain ip vnet_helper input
-flush chain ip vnet_helper output
-flush chain ip vnet_helper forward
-flush chain ip vnet_helper prerouting
-flush chain ip vnet_helper nat-output
-flush chain ip vnet_helper postrouting
-add rule ip vnet_helper input iifname \"b\" jump vnet-b-in
-add rule ip vnet_helper forward iifname \"b\" jump vnet-b-fwo
+        teardown("a", &listing),
+        "delete element ip vnet_helper to-host { \"a\" }
+delete element ip vnet_helper from-host { \"a\" }
+delete element ip vnet_helper guest-to-guest { \"a\" }
+delete element ip vnet_helper into-bridge { \"a\" }
+delete element ip vnet_helper out-of-bridge { \"a\" }
+delete rule ip vnet_helper postrouting handle 41
 flush chain ip vnet_helper vnet-a-in
 delete chain ip vnet_helper vnet-a-in
 flush chain ip vnet_helper vnet-a-out
@@ -464,24 +497,28 @@ delete element ip vnet_helper bridges { \"a\" }
 
 #[test]
 fn dropped_forwards_remove_the_dnat_chain() {
-    let listing = WITH_A.replacen(
-        "\tchain vnet-a-in {",
-        "\tchain vnet-a-dnat { # handle 95\n\t\ttcp dport 1 dnat to 10.1.0.5:1 # handle 96\n\t}\n\tchain vnet-a-in {",
-        1,
-    );
+    let listing = WITH_A
+        .replacen(
+            "\tchain vnet-a-in {",
+            "\tchain vnet-a-dnat { # handle 95\n\t\ttcp dport 1 dnat to 10.1.0.5:1 # handle 96\n\t}\n\tchain vnet-a-in {",
+            1,
+        )
+        .replacen(
+            "priority dstnat; policy accept;\n",
+            "priority dstnat; policy accept;\n\t\tjump vnet-a-dnat # handle 97\n",
+            1,
+        );
     let s = setup(&net_a(), &listing);
     let l = lines(&s);
+    let jump = l
+        .iter()
+        .position(|x| *x == "delete rule ip vnet_helper prerouting handle 97")
+        .unwrap();
     let del = l
         .iter()
         .position(|x| *x == "delete chain ip vnet_helper vnet-a-dnat")
         .unwrap();
-    // after the base chains are flushed, before any jump is added back
-    let flush = l
-        .iter()
-        .position(|x| *x == "flush chain ip vnet_helper prerouting")
-        .unwrap();
-    let first_jump = l.iter().position(|x| x.contains(" jump ")).unwrap();
-    assert!(flush < del && del < first_jump, "{s}");
+    assert!(jump < del, "{s}");
     assert!(!s.contains("jump vnet-a-dnat"));
 }
 
@@ -608,11 +645,17 @@ fn present_checks_chains_jumps_set_and_accepts() {
     let a = wanted(&net_a());
     assert!(State::from_listing(WITH_A).present(&a));
     assert!(!State::from_listing("").present(&a));
-    let flushed = WITH_A.replace("\t\tiifname \"a\" reject # handle 30\n", "");
+    let flushed = WITH_A.replace("\t\toifname \"a\" reject # handle 31\n", "");
+    assert_ne!(flushed, WITH_A);
     assert!(!State::from_listing(&flushed).present(&a));
-    let no_jump = WITH_A.replace("\t\tjump vnet-a-prt # handle 25\n", "");
+    let no_jump = WITH_A.replace("\t\tjump vnet-a-prt # handle 41\n", "");
     assert!(!State::from_listing(&no_jump).present(&a));
     let no_elem = WITH_A.replace("\"a\",\n\t\t\t     \"b\" }", "\"b\" }");
+    assert_ne!(no_elem, WITH_A);
+    let no_lookup = WITH_A.replace("\t\tiifname vmap @to-host # handle 8\n", "");
+    assert!(!State::from_listing(&no_lookup).present(&a));
+    let no_map_elem = WITH_A.replace("elements = { \"a\" : jump vnet-a-fwx }", "");
+    assert!(!State::from_listing(&no_map_elem).present(&a));
     assert!(!State::from_listing(&no_elem).present(&a));
     // on a ufw host the accepts there are part of it
     let ufw_only_input = format!("{UFW}{WITH_A}");
