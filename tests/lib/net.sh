@@ -139,14 +139,16 @@ fw_dups() {
 }
 
 # fw_save: the whole IPv4 + IPv6 firewall, normalized (no comment lines, no
-# counters), byte-comparable.
+# counters), byte-comparable: iptables-save, ip6tables-save, our nftables.
 fw_save() {
   echo "== iptables"
   iptables-save | grep -v '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//'
   echo "== ip6tables"
   ip6tables-save | grep -v '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//'
+  # what the nftables backend made (the iptables-nft tables are above; the
+  # order of tables in the listing is not state)
   echo "== nft"
-  nft_save
+  nft_ours | sort
 }
 
 # nft_save: the nftables view of the same (what iptables-nft really made),

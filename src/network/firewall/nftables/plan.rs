@@ -182,8 +182,8 @@ fn skeleton(f: &str, cur: Option<&Table>, out: &mut Vec<String>) {
     }
 }
 
-/// Remove network `net` from a table that keeps other networks: its map and
-/// set elements and nat jumps first, then its chains.
+/// Remove network `net` from a table that keeps other networks: its map
+/// elements and nat jumps first, then its chains.
 fn remove_net(
     f: &str,
     fam: Family,
@@ -205,11 +205,9 @@ fn remove_net(
     for c in chains {
         drop_chain(f, TABLE, c, out);
     }
-    if has_element(t, BRIDGES, net) {
-        out.push(format!(
-            "delete element {f} {TABLE} {BRIDGES} {{ \"{net}\" }}"
-        ));
-    }
+    // Its name stays in the set: the networks left may name it as a peer
+    // (their setup put it there), and a bridge of that name is refused
+    // into them, as with the iptables backend. The set goes with the table.
 }
 
 /// Our table of one family: to what `want` says (None: nothing of `net`).
@@ -232,7 +230,7 @@ fn table_lines(
         .collect();
     let mut out = Vec::new();
     let Some(w) = want else {
-        if had.is_empty() && !has_element(t, BRIDGES, net) {
+        if had.is_empty() {
             return out;
         }
         if networks(t).iter().all(|n| n == net) {

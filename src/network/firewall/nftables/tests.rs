@@ -490,7 +490,6 @@ flush chain ip vnet_helper vnet-a-fwo
 delete chain ip vnet_helper vnet-a-fwo
 flush chain ip vnet_helper vnet-a-prt
 delete chain ip vnet_helper vnet-a-prt
-delete element ip vnet_helper bridges { \"a\" }
 "
     );
 }
