@@ -210,6 +210,30 @@ fn remove_net(
     // into them, as with the iptables backend. The set goes with the table.
 }
 
+/// Exactly one jump from each nat base chain to the network's nat chains.
+fn nat_jump_lines(
+    f: &str,
+    fam: Family,
+    net: &str,
+    w: &FamilyWant,
+    t: &Table,
+    out: &mut Vec<String>,
+) {
+    for (base, suffix, cond) in nat_jumps(fam) {
+        let c = chain_name(net, suffix);
+        if !w.chains.iter().any(|(n, _)| *n == c) {
+            continue;
+        }
+        let have = jumps_to(t, base, &c);
+        if have.is_empty() {
+            out.push(format!("add rule {f} {TABLE} {base} {cond}jump {c}"));
+        }
+        for h in have.iter().skip(1) {
+            out.push(format!("delete rule {f} {TABLE} {base} handle {h}"));
+        }
+    }
+}
+
 /// Our table of one family: to what `want` says (None: nothing of `net`).
 /// A cold bring-up only adds (no deletion: each commit that deletes waits
 /// for an RCU grace period, about 12 ms measured here); chains that exist
@@ -275,19 +299,7 @@ fn table_lines(
             ));
         }
     }
-    for (base, suffix, cond) in nat_jumps(fam) {
-        let c = chain_name(net, suffix);
-        if !w.chains.iter().any(|(n, _)| *n == c) {
-            continue;
-        }
-        let have = jumps_to(t, base, &c);
-        if have.is_empty() {
-            out.push(format!("add rule {f} {TABLE} {base} {cond}jump {c}"));
-        }
-        for h in have.iter().skip(1) {
-            out.push(format!("delete rule {f} {TABLE} {base} handle {h}"));
-        }
-    }
+    nat_jump_lines(f, fam, net, w, t, &mut out);
     let elems: Vec<String> = w.bridges.iter().map(|b| format!("\"{b}\"")).collect();
     out.push(format!(
         "add element {f} {TABLE} {BRIDGES} {{ {} }}",
