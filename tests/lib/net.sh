@@ -174,8 +174,8 @@ fw_rules() {
   fw_dump | grep -vE '^(\*|COMMIT$|:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ACCEPT )' || true
 }
 
-# fw_rule_count: rules (-A lines) in fw_dump
-fw_rule_count() { fw_dump | grep -c '^-A ' || true; }
+# fw_rule_count: rules in fw_dump (-A lines; nftables rule, set and map lines of ours)
+fw_rule_count() { fw_dump | grep -cE '^-A |^ip6? [^:]*: [^"]' || true; }
 
 # vnet_lines NAME: lines of iptables-save + ip6tables-save that mention NAME's
 # chains, plus nftables lines of ours that do
@@ -432,7 +432,7 @@ net_brief() {
     echo "${p}_NSUPERVISOR=$(count $sv)"
   }
   echo "${p}_NRULES=$(fw_rule_count)"
-  echo "${p}_NVNET_RULES=$(fw_dump | grep -c '^-A .*VNET' || true)"
+  echo "${p}_NVNET_RULES=$(our_rule_count)"
 }
 
 # net_gone NAME: nothing of the network is left; with VERBOSE_GONE set,
