@@ -7,6 +7,7 @@
 //! ```text
 //! /etc/qemu/bridge.conf                     the ACL (qemu-bridge-helper's)
 //! /etc/vnet-helper/networks/NAME.toml       network definitions
+//! /etc/vnet-helper/config.toml              settings (firewall backend), optional
 //! /run/vnet-helper/                         root 0755
 //!   networks/NAME/                          root 0755, one network's runtime files:
 //!                                           dnsmasq.conf, dhcp-hosts, addn-hosts,
@@ -32,6 +33,8 @@ use std::path::{Path, PathBuf};
 pub const ACL_FILE: &str = "/etc/qemu/bridge.conf";
 /// Where an admin defines networks, one NAME.toml each.
 pub const DEFINITIONS_DIR: &str = "/etc/vnet-helper/networks";
+/// The helper's own settings (the firewall backend); optional.
+pub const CONFIG_FILE: &str = "/etc/vnet-helper/config.toml";
 
 pub const RUN_DIR: &str = "/run/vnet-helper";
 pub const RUN_NETWORKS_DIR: &str = "/run/vnet-helper/networks";

@@ -1,5 +1,5 @@
-//! `vnet-helper check`: validate the ACL (with includes) and every network
-//! definition, print every problem with file and line, exit 0 only if all is
+//! `vnet-helper check`: validate the ACL (with includes), config.toml and
+//! every network definition, print every problem with file and line, exit 0 only if all is
 //! well (like `visudo -c` or `nginx -t`). Runs with the caller's permissions:
 //! a user sees what the helper would see when called by them.
 
@@ -31,6 +31,12 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
             say!("{p}");
         }
     });
+
+    // The firewall backend setting (/etc/vnet-helper/config.toml).
+    if let Err(e) = firewall::config::load() {
+        problems += 1;
+        say!("{e}");
+    }
 
     let mut subnets: Vec<(String, Prefix<Ipv4Addr>)> = Vec::new();
     let mut zones_needed: Vec<&'static str> = Vec::new();

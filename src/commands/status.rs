@@ -53,6 +53,8 @@ struct Net {
     foreign: Vec<String>,
     /// The bridge's firewalld zone when firewalld runs ("" = none), root.
     firewalld_zone: Option<String>,
+    /// The host's iptables-nft chains where we added accepts (root).
+    coexist: Vec<String>,
 }
 
 /// `status [--json] [NAME]`: whether --json was given, and the one network
@@ -89,11 +91,15 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
         None => definitions::load_all(),
     };
     let mut nets: Vec<Net> = defs.into_iter().map(|(n, d)| gather(&n, d, root)).collect();
-    let forward_policy = if root { fill_rules(&mut nets) } else { None };
+    let (forward_policy, backend) = match root {
+        true => fill_rules(&mut nets),
+        false => (None, None),
+    };
     if json {
         show!("{}\n", to_json(&nets));
     } else {
         show!("{}", to_text(&nets, root));
+        show!("firewall backend: {}\n", backend_text(backend));
         if forward_policy.as_deref() == Some("DROP") {
             show!(
                 "host FORWARD policy: DROP (Docker sets it; our jumps come first, so guests still \
@@ -129,6 +135,7 @@ fn gather(name: &str, definition: Result<Definition>, root: bool) -> Net {
         stale: None,
         foreign: Vec::new(),
         firewalld_zone: None,
+        coexist: Vec::new(),
     };
     if let Some(pid) = net.supervisor_pid {
         net.limits_off = limits_off(pid);
@@ -267,11 +274,34 @@ fn tap_owners(tap: &str) -> Vec<(u32, u32)> {
     out
 }
 
+/// The backend in use (as read by root), else as config.toml says.
+fn backend_text(read: Option<firewall::Backend>) -> String {
+    let setting = match firewall::config::load() {
+        Ok(c) => c.firewall.as_str().to_string(),
+        Err(e) => return format!("unknown ({e})"),
+    };
+    let chosen = read.or_else(|| {
+        firewall::Backend::chosen()
+            .ok()
+            .and_then(|b| b.first().copied())
+    });
+    match chosen {
+        Some(b) => format!("{} (config.toml: {setting})", b.as_str()),
+        None => format!("unknown (config.toml: {setting})"),
+    }
+}
+
 /// Firewall facts, root only: one read of the ruleset for every network
 /// (an up network's rules present, a down network's leftovers); returns the
-/// host's FORWARD policy.
-fn fill_rules(nets: &mut [Net]) -> Option<String> {
-    let host = firewall::host_ruleset();
+/// host's FORWARD policy and the backend that read.
+fn fill_rules(nets: &mut [Net]) -> (Option<String>, Option<firewall::Backend>) {
+    let Ok(fw) = firewall::current() else {
+        return (None, None);
+    };
+    let host = match fw.host_ruleset() {
+        Some(text) => text.to_string(),
+        None => firewall::host_ruleset(),
+    };
     for n in nets.iter_mut() {
         if let Ok(def) = &n.definition {
             n.foreign = firewall::foreign::diagnose(def, &host)
@@ -283,8 +313,8 @@ fn fill_rules(nets: &mut [Net]) -> Option<String> {
             n.firewalld_zone = firewall::firewalld::zone_of(&n.name);
         }
     }
-    let fw = firewall::current().ok()?;
     for n in nets.iter_mut() {
+        n.coexist = fw.coexistence(&n.name);
         if n.up {
             if let Ok(def) = &n.definition {
                 let present = fw.present(def);
@@ -295,7 +325,7 @@ fn fill_rules(nets: &mut [Net]) -> Option<String> {
             n.stale = Some(fw.leftovers(&n.name));
         }
     }
-    fw.forward_policy()
+    (fw.forward_policy(), Some(fw.backend()))
 }
 
 fn to_text(nets: &[Net], root: bool) -> String {
@@ -342,21 +372,7 @@ fn to_text(nets: &[Net], root: bool) -> String {
             );
         }
         let _ = writeln!(s, "  firewall rules: {}", rules_text(n, root));
-        for f in &n.foreign {
-            let _ = writeln!(s, "  host firewall: {f}");
-        }
-        match n.firewalld_zone.as_deref() {
-            Some("") => {
-                let _ = writeln!(
-                    s,
-                    "  firewalld zone: NONE (the default zone drops its traffic)"
-                );
-            }
-            Some(z) => {
-                let _ = writeln!(s, "  firewalld zone: {z}");
-            }
-            None => {}
-        }
+        host_firewall_text(&mut s, n);
         taps_text(&mut s, &n.taps);
         let _ = writeln!(s, "  leases: {}", n.leases.len());
         for l in &n.leases {
@@ -364,6 +380,33 @@ fn to_text(nets: &[Net], root: bool) -> String {
         }
     }
     s
+}
+
+/// What the host's own firewall does to the network (root): foreign tables
+/// that drop its traffic, its firewalld zone, the accepts we added to the
+/// host's iptables chains.
+fn host_firewall_text(s: &mut String, n: &Net) {
+    for f in &n.foreign {
+        let _ = writeln!(s, "  host firewall: {f}");
+    }
+    match n.firewalld_zone.as_deref() {
+        Some("") => {
+            let _ = writeln!(
+                s,
+                "  firewalld zone: NONE (the default zone drops its traffic)"
+            );
+        }
+        Some(z) => {
+            let _ = writeln!(s, "  firewalld zone: {z}");
+        }
+        None => {}
+    }
+    for c in &n.coexist {
+        let _ = writeln!(
+            s,
+            "  host iptables firewall would drop its traffic: accepts added in {c}"
+        );
+    }
 }
 
 /// The `firewall rules:` line: present, stale, missing or leftovers, with the

@@ -62,7 +62,7 @@ fn hide_from(caller: &Caller, name: &str, e: Error) -> Error {
 /// one warning line each on stderr (QEMU and libvirt show it) and in syslog,
 /// naming the chain and the rules to add (`vnet-helper status` says it too).
 fn warn_foreign_drops(def: &crate::network::definition::Definition, uid: u32) {
-    for f in firewall::foreign::diagnose(def, &firewall::host_ruleset()) {
+    for f in firewall::foreign::diagnose(def, &firewall::take_host_ruleset()) {
         let line = f.line(&def.name);
         say!("vnet-helper: warning: {line}");
         crate::audit::network_failed(uid, &def.name, &line);

@@ -37,6 +37,8 @@ struct Done {
 }
 
 pub fn bring_up(def: &Definition, net: &paths::Network) -> Result<()> {
+    // A bad config.toml is refused before anything is made.
+    firewall::config::load()?;
     // The guard first: whatever is made after this is undone if we die. It
     // is told when we are done, whichever way it went.
     let guard = guard::start(&def.name)?;

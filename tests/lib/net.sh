@@ -67,9 +67,50 @@ host_firewall() {
   ip6tables -A INPUT -s 2001:db8::99 -j DROP
 }
 
-# fw_norm: iptables-save (IPv4) without comments and with counters zeroed.
+# fw_backend: the firewall backend the helper uses here: iptables when
+# config.toml forces it or nft is missing, else nftables (config's auto).
+fw_backend() {
+  if grep -qs '^firewall *= *"iptables"' /etc/vnet-helper/config.toml || ! [ -x /usr/sbin/nft ]; then
+    echo iptables
+  else
+    echo nftables
+  fi
+}
+
+# use_backend iptables|nftables|auto: force it in config.toml (root, 0644).
+use_backend() {
+  mkdir -p /etc/vnet-helper
+  printf 'firewall = "%s"\n' "$1" > /etc/vnet-helper/config.toml
+  chmod 0644 /etc/vnet-helper/config.toml
+}
+
+# nft_flat: `nft list ruleset`, one line per rule, set line or chain
+# header, each prefixed by "FAMILY TABLE CHAIN: " (counters stripped), so
+# lines can be grepped, counted and compared one by one.
+nft_flat() {
+  nft list ruleset 2>/dev/null | awk '
+    $1 == "table" { t = $2 " " $3; next }
+    ($1 == "chain" || $1 == "set" || $1 == "map") && $NF == "{" { c = $1 == "chain" ? $2 : "set " $2; print t " " c ":"; next }
+    $1 == "}" { c = ""; next }
+    c != "" { sub(/^[ \t]+/, ""); gsub(/counter packets [0-9]+ bytes [0-9]+/, "counter"); print t " " c ": " $0 }'
+}
+
+# nft_ours: nft_flat of what the nftables backend makes: our tables, and
+# our chains in the host's iptables-nft tables (their jumps are in
+# iptables-save).
+nft_ours() { nft_flat | grep -E '^ip6? (vnet_helper |filter vh-)' || true; }
+
+# fw_norm: iptables-save (IPv4) without comments and with counters zeroed,
+# then what the nftables backend made (nft_ours).
 fw_norm() {
   iptables-save | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g'
+  nft_ours
+}
+
+# our_rule_count: rules of our chains, both backends (iptables-save lines
+# naming a VNET chain; nftables rules of our tables and vh- chains).
+our_rule_count() {
+  echo $(( $({ iptables-save; ip6tables-save; } 2>/dev/null | grep -c '^-A.*VNET' || true) + $(nft_ours | grep -vcE ': (type |elements|flags)|:$|^[^:]*: *"' || true) ))
 }
 
 # fw_snapshot FILE: save fw_norm.
@@ -98,12 +139,16 @@ fw_dups() {
 }
 
 # fw_save: the whole IPv4 + IPv6 firewall, normalized (no comment lines, no
-# counters), byte-comparable.
+# counters), byte-comparable: iptables-save, ip6tables-save, our nftables.
 fw_save() {
   echo "== iptables"
   iptables-save | grep -v '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//'
   echo "== ip6tables"
   ip6tables-save | grep -v '^#' | sed -E 's/ \[[0-9]+:[0-9]+\]$//'
+  # what the nftables backend made (the iptables-nft tables are above; the
+  # order of tables in the listing is not state)
+  echo "== nft"
+  nft_ours | sort
 }
 
 # nft_save: the nftables view of the same (what iptables-nft really made),
@@ -119,6 +164,7 @@ nft_same() { [ "$(nft_save)" = "$(cat "$1")" ]; }
 # fw_dump: iptables + ip6tables in one text, no comments, counters zeroed
 fw_dump() {
   { iptables-save; ip6tables-save 2>/dev/null || true; } | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g'
+  nft_ours
 }
 
 # fw_rules: fw_dump without what iptables-nft adds by merely touching a table
@@ -128,24 +174,49 @@ fw_rules() {
   fw_dump | grep -vE '^(\*|COMMIT$|:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ACCEPT )' || true
 }
 
-# fw_rule_count: rules (-A lines) in fw_dump
-fw_rule_count() { fw_dump | grep -c '^-A ' || true; }
+# fw_rule_count: rules in fw_dump (-A lines; nftables rule, set and map lines of ours)
+fw_rule_count() { fw_dump | grep -cE '^-A |^ip6? [^:]*: [^"]' || true; }
 
-# vnet_lines NAME: lines of iptables-save + ip6tables-save that mention NAME's chains
-vnet_lines() { { iptables-save; ip6tables-save; } 2>/dev/null | grep -c -- "VNET-$1-" || true; }
+# vnet_lines NAME: lines of iptables-save + ip6tables-save that mention NAME's
+# chains, plus nftables lines of ours that do
+vnet_lines() {
+  echo $(( $({ iptables-save; ip6tables-save; } 2>/dev/null | grep -c -- "VNET-$1-" || true) + $(nft_ours | grep -cE -- "(vnet|vh)-$1-" || true) ))
+}
 
 # unreachable_chains: VNET chains that no rule jumps to (any table).
 unreachable_chains() {
   local save c
-  save=$(iptables-save)
-  for c in $(printf '%s\n' "$save" | grep -o '^:VNET[^ ]*' | sed 's/^://'); do
-    printf '%s\n' "$save" | grep -q -E -- "-j $c( |\$)" || echo "$c"
-  done | tr '\n' ' ' | sed 's/ $//'
+  {
+    save=$(iptables-save)
+    for c in $(printf '%s\n' "$save" | grep -o '^:VNET[^ ]*' | sed 's/^://'); do
+      printf '%s\n' "$save" | grep -q -E -- "-j $c( |\$)" || echo "$c"
+    done
+    save=$(nft_ours)
+    for c in $(printf '%s\n' "$save" | awk '{ sub(/:$/, "", $3); print $3 }' | grep '^vnet-' | sort -u); do
+      printf '%s\n' "$save" | grep -q -E -- "jump $c(\$| |,)" || echo "$c"
+    done
+  } | tr '\n' ' ' | sed 's/ $//'
 }
 
 # rules_complete NAME: every chain of a NAT network and every jump to it
 rules_complete() {
   local n=$1 c s
+  if [ "$(fw_backend)" = nftables ]; then
+    s=$(nft_ours)
+    for c in in out fwx fwi fwo prt; do
+      grep -q "^ip vnet_helper vnet-$n-$c: " <<<"$s" || return 1
+    done
+    for c in "input: iifname vmap @to-host" "output: oifname vmap @from-host" \
+             "forward: iifname vmap @guest-to-guest" "forward: oifname vmap @into-bridge" \
+             "forward: iifname vmap @out-of-bridge" "postrouting: jump vnet-$n-prt"; do
+      [ "$(grep -cxF "ip vnet_helper $c" <<<"$s")" = 1 ] || return 1
+    done
+    for c in to-host:in from-host:out guest-to-guest:fwx into-bridge:fwi out-of-bridge:fwo; do
+      grep -qF "\"$n\" : jump vnet-$n-${c#*:}" <<<"$(grep "^ip vnet_helper set ${c%%:*}: " <<<"$s")" || return 1
+    done
+    grep -q "^ip vnet_helper set bridges: .*\"$n\"" <<<"$s" || return 1
+    return 0
+  fi
   for c in IN OUT FWI FWO FWX; do
     iptables -S "VNET-$n-$c" >/dev/null 2>&1 || return 1
   done
@@ -161,7 +232,7 @@ rules_complete() {
 }
 
 # any_rules NAME: some chain of NAME or a jump to one is still there
-any_rules() { fw_save | grep -q -- "VNET-$1-"; }
+any_rules() { [ "$(vnet_lines "$1")" != 0 ]; }
 
 # ---------------------------------------------------------------------------
 # Processes. Lists of pids are sorted and space-separated on one line.
@@ -234,7 +305,7 @@ vh_pids() {
 
 # iptables_pids: running iptables/xtables programs (e.g. orphans of a killed
 # helper).
-iptables_pids() { pids_of_comm 'iptables*' 'ip6tables*' 'xtables*'; }
+iptables_pids() { pids_of_comm 'iptables*' 'ip6tables*' 'xtables*' nft; }
 
 # qemu_pids: live QEMU processes in the sandbox
 qemu_pids() { pids_of_comm qemu-system-x86; }
@@ -377,7 +448,7 @@ net_brief() {
     echo "${p}_NSUPERVISOR=$(count $sv)"
   }
   echo "${p}_NRULES=$(fw_rule_count)"
-  echo "${p}_NVNET_RULES=$(fw_dump | grep -c '^-A .*VNET' || true)"
+  echo "${p}_NVNET_RULES=$(our_rule_count)"
 }
 
 # net_gone NAME: nothing of the network is left; with VERBOSE_GONE set,

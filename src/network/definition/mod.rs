@@ -284,7 +284,7 @@ pub fn load(path: &Path, name: &str) -> Result<Definition> {
 
 /// The file's text, read by `safe_file` (symbolic links refused), with this
 /// module's messages for each refusal.
-fn read_checked(path: &Path, shown: &str) -> Result<String> {
+pub(crate) fn read_checked(path: &Path, shown: &str) -> Result<String> {
     let bytes =
         safe_file::read_root_owned(path, Symlinks::Refuse, MAX_FILE_SIZE).map_err(|r| match r {
             Refused::Open(e) if e.raw_os_error() == Some(libc::ELOOP) => {

@@ -176,7 +176,8 @@ pub fn diagnose(def: &Definition, ruleset: &str) -> Vec<Finding> {
     let quoted = format!("\"{}\"", def.name);
     let mut out = Vec::new();
     for c in base_chains(ruleset) {
-        let iptables_own = c.table == "filter" && (c.family == "ip" || c.family == "ip6");
+        let iptables_own = (c.table == "filter" || c.table == super::nftables::TABLE)
+            && (c.family == "ip" || c.family == "ip6");
         if iptables_own || !families.contains(&c.family.as_str()) {
             continue;
         }

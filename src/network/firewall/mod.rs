@@ -4,7 +4,7 @@
 //!
 //! - `rules`: what a network wants, from its definition, as backend-neutral
 //!   data (hooks, matches, verdicts);
-//! - one driver per backend (`iptables` today), which never runs anything
+//! - one driver per backend (`iptables`, `nftables`), which never runs anything
 //!   itself: it says which programs read the current ruleset, parses their
 //!   output, and plans the programs that bring it to what `rules` wants (or
 //!   remove a network), each with the text for its stdin;
@@ -14,11 +14,14 @@
 //!   bring-up. Its `apply`, `remove` and `current` are the whole API the rest
 //!   of vnet-helper uses; nothing outside this module names a backend.
 //!
+//! - `config`: /etc/vnet-helper/config.toml, the admin's choice of backend
+//!   (`auto` by default: nftables where nft works, else iptables).
+//!
 //! - `foreign`: other tables of the host's nftables ruleset that would drop
 //!   a network's traffic, with the rules an admin would add (diagnosis only:
 //!   we never change them).
 //!
-//! Adding a backend (e.g. native nftables): a new file in firewall/ with what
+//! Adding a backend: a new directory in firewall/ with what
 //! iptables/mod.rs has: `read_commands()`, and a `State` with `parse`,
 //! `setup` and `present` (taking [`rules::NetworkRules`], which it renders
 //! in its own language), `teardown`, `leftovers` and `forward_policy`; then
@@ -26,13 +29,15 @@
 //! below (the compiler lists them), and [`Backend::chosen`], the one place
 //! that picks the backend. Nothing outside firewall/ changes.
 
+pub mod config;
 pub mod firewalld;
 pub mod foreign;
 pub mod iptables;
+pub mod nftables;
 pub mod rules;
 mod runner;
 
-pub use runner::{apply, current, host_ruleset, remove};
+pub use runner::{apply, current, host_ruleset, remove, take_host_ruleset};
 
 use crate::error::Result;
 use crate::network::definition::Definition;
@@ -70,18 +75,44 @@ pub struct StalePeers {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Iptables,
+    Nftables,
 }
 
 impl Backend {
-    /// The backend in use: the one place that picks it.
-    pub fn chosen() -> Backend {
-        Backend::Iptables
+    /// The backends to try, in order, as config.toml says: the one place
+    /// that picks. `auto` is nftables where /usr/sbin/nft exists, then
+    /// iptables if nft cannot read the ruleset (runner tries in order).
+    pub fn chosen() -> Result<Vec<Backend>> {
+        Ok(match config::load()?.firewall {
+            config::Setting::Iptables => vec![Backend::Iptables],
+            config::Setting::Nftables => vec![Backend::Nftables],
+            config::Setting::Auto if std::path::Path::new(nftables::NFT).is_file() => {
+                vec![Backend::Nftables, Backend::Iptables]
+            }
+            config::Setting::Auto => vec![Backend::Iptables],
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Iptables => "iptables",
+            Backend::Nftables => "nftables",
+        }
+    }
+
+    /// The other backend, whose leftovers of a network a change removes.
+    fn other(self) -> Backend {
+        match self {
+            Backend::Iptables => Backend::Nftables,
+            Backend::Nftables => Backend::Iptables,
+        }
     }
 
     /// Programs whose stdout, in the same order, `parse` reads.
     fn read_commands(self) -> Vec<Invocation> {
         match self {
             Backend::Iptables => iptables::read_commands(),
+            Backend::Nftables => nftables::read_commands(),
         }
     }
 
@@ -90,6 +121,7 @@ impl Backend {
     fn parse(self, outputs: &[String]) -> Result<Current> {
         match self {
             Backend::Iptables => iptables::State::parse(outputs).map(Current::Iptables),
+            Backend::Nftables => nftables::State::parse(outputs).map(Current::Nftables),
         }
     }
 }
@@ -98,6 +130,7 @@ impl Backend {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Current {
     Iptables(iptables::State),
+    Nftables(nftables::State),
 }
 
 impl Current {
@@ -107,6 +140,7 @@ impl Current {
     fn setup(&self, want: &NetworkRules) -> Plan {
         match self {
             Current::Iptables(s) => s.setup(want),
+            Current::Nftables(s) => s.setup(want),
         }
     }
 
@@ -115,6 +149,8 @@ impl Current {
     fn before_setup(&self, want: &NetworkRules) -> Result<()> {
         match self {
             Current::Iptables(s) => s.note_setup(want),
+            // Our own tables: the last teardown deletes them whole.
+            Current::Nftables(_) => Ok(()),
         }
     }
 
@@ -123,6 +159,7 @@ impl Current {
     fn after_teardown(&self) {
         match self {
             Current::Iptables(s) => s.tidy_after_teardown(),
+            Current::Nftables(_) => {}
         }
     }
 
@@ -131,6 +168,7 @@ impl Current {
     fn teardown(&self, name: &str) -> Plan {
         match self {
             Current::Iptables(s) => s.teardown(name),
+            Current::Nftables(s) => s.teardown(name),
         }
     }
 
@@ -139,6 +177,7 @@ impl Current {
         let want = rules::wanted(def);
         match self {
             Current::Iptables(s) => s.present(&want),
+            Current::Nftables(s) => s.present(&want),
         }
     }
 
@@ -150,6 +189,9 @@ impl Current {
     pub fn stale_peers(&self, def: &Definition) -> Option<StalePeers> {
         let found = match self {
             Current::Iptables(s) => s.isolated_peers(&def.name)?,
+            // Isolation goes through the set of bridges, which every
+            // bring-up brings up to date: never stale for one network.
+            Current::Nftables(_) => return None,
         };
         let mut wanted: Vec<String> = def.peers.clone();
         wanted.sort();
@@ -179,6 +221,7 @@ impl Current {
     pub fn leftovers(&self, name: &str) -> bool {
         match self {
             Current::Iptables(s) => s.leftovers(name),
+            Current::Nftables(s) => s.leftovers(name),
         }
     }
 
@@ -187,6 +230,33 @@ impl Current {
     pub fn forward_policy(&self) -> Option<String> {
         match self {
             Current::Iptables(s) => s.forward_policy(),
+            // Our rules do not sit in that chain: coexistence says more.
+            Current::Nftables(_) => None,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Current::Iptables(_) => Backend::Iptables,
+            Current::Nftables(_) => Backend::Nftables,
+        }
+    }
+
+    /// The host's iptables-nft chains where network `name` has accepts of
+    /// ours (nftables backend, on Docker and ufw hosts).
+    pub fn coexistence(&self, name: &str) -> Vec<String> {
+        match self {
+            Current::Iptables(_) => Vec::new(),
+            Current::Nftables(s) => s.coexistence(name),
+        }
+    }
+
+    /// The host's nftables ruleset as `nft list ruleset` prints it, when
+    /// this reading included it.
+    pub fn host_ruleset(&self) -> Option<&str> {
+        match self {
+            Current::Iptables(_) => None,
+            Current::Nftables(s) => Some(&s.text),
         }
     }
 }

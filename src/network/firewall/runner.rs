@@ -6,39 +6,66 @@
 //! while iptables-restore runs, it still commits, and nobody reads or
 //! changes the firewall before it has.
 
-use super::{rules, Backend, Current, Invocation};
+use std::cell::RefCell;
+
+use super::{nftables, rules, Backend, Current, Invocation};
 use crate::error::Result;
 use crate::network::definition::Definition;
 use crate::network::{exec, lock};
 
-/// Bring network `def`'s rules to what it wants (setup, or repair).
+thread_local! {
+    /// The host ruleset the last `apply` of this process read (nftables
+    /// backend), for the bring-up's diagnosis of foreign tables: one read.
+    static LAST_READ: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Bring network `def`'s rules to what it wants (setup, or repair): one
+/// read and, with nftables, one write transaction.
 pub fn apply(def: &Definition) -> Result<()> {
     let fw_lock = lock::firewall()?;
-    let current = read(Backend::chosen(), Some(&fw_lock))?;
+    let current = read_chosen(Some(&fw_lock))?;
     let want = rules::wanted(def);
     current.before_setup(&want)?;
     for inv in current.setup(&want).steps {
         run(&inv, Some(&fw_lock))
             .map_err(|e| e.context(format!("network `{}': firewall", def.name)))?;
     }
-    Ok(())
+    LAST_READ.with(|r| *r.borrow_mut() = current.host_ruleset().map(str::to_string));
+    remove_other(current.backend(), &def.name, &fw_lock)
 }
 
-/// Remove every rule of network `name`.
+/// Remove every rule of network `name`, of both backends.
 pub fn remove(name: &str) -> Result<()> {
     let fw_lock = lock::firewall()?;
-    let current = read(Backend::chosen(), Some(&fw_lock))?;
+    let current = read_chosen(Some(&fw_lock))?;
     for inv in current.teardown(name).steps {
         run(&inv, Some(&fw_lock))?;
     }
     current.after_teardown();
+    remove_other(current.backend(), name, &fw_lock)
+}
+
+/// Under the iptables backend, the network's leftovers of the nftables
+/// backend (an admin switched backends), when nft is there. (The nftables
+/// backend's own transaction removes the iptables backend's leftovers.)
+fn remove_other(used: Backend, name: &str, fw_lock: &lock::Lock) -> Result<()> {
+    let other = used.other();
+    if other != Backend::Nftables || !std::path::Path::new(nftables::NFT).is_file() {
+        return Ok(());
+    }
+    let Ok(Current::Nftables(current)) = read(other, Some(fw_lock)) else {
+        return Ok(());
+    };
+    for inv in current.teardown_own(name).steps {
+        run(&inv, Some(fw_lock))?;
+    }
     Ok(())
 }
 
 /// The firewall as it is now, read once (for `status`, which asks about
 /// every network against the same reading).
 pub fn current() -> Result<Current> {
-    read(Backend::chosen(), None)
+    read_chosen(None)
 }
 
 /// The host's whole nftables ruleset as `nft list ruleset` prints it (for
@@ -47,6 +74,26 @@ pub fn host_ruleset() -> String {
     exec::tool("nft")
         .and_then(|nft| exec::run_program(&nft, &["list", "ruleset"], None))
         .unwrap_or_default()
+}
+
+/// The ruleset the last `apply` read, taken (once), else a new read.
+pub fn take_host_ruleset() -> String {
+    LAST_READ
+        .with(|r| r.borrow_mut().take())
+        .unwrap_or_else(host_ruleset)
+}
+
+/// Read with the first backend config.toml allows that can read.
+fn read_chosen(fw_lock: Option<&lock::Lock>) -> Result<Current> {
+    let backends = Backend::chosen()?;
+    let mut last = None;
+    for b in backends {
+        match read(b, fw_lock) {
+            Ok(c) => return Ok(c),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| fail!("no firewall backend")))
 }
 
 fn read(backend: Backend, fw_lock: Option<&lock::Lock>) -> Result<Current> {

@@ -7,6 +7,9 @@ source "$TESTS/lib/common.sh"
 source "$TESTS/lib/net.sh"
 # shellcheck source=tests/lib/launch.sh
 source "$TESTS/lib/launch.sh"
+# checks the iptables backend's chains and programs by name (bringup.rs):
+# forced; the nftables backend's are in tests/scripts/host_firewalls/
+use_backend iptables
 bringup_host
 export_functions
 define_net vnet0

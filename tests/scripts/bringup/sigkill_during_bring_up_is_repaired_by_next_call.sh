@@ -62,7 +62,7 @@ for i in $(seq 1 "$MAX_ITERATIONS"); do
   left="bridge=$(ip link show vnet0 >/dev/null 2>&1 && echo y || echo n)"
   left+=",pending=$([ -e "$(run_dir vnet0)/pending" ] && echo y || echo n)"
   left+=",up=$([ -e "$(run_dir vnet0)/up" ] && echo y || echo n)"
-  left+=",rules=$(iptables-save | grep -c '^-A.*VNET' || true)"
+  left+=",rules=$(our_rule_count)"
   left+=",dnsmasq=$(count_words_of all_dnsmasq_pids),sup=$(count_words_of supervisor_pids vnet0)"
   leftovers[$left]=1
   # one more normal call

@@ -121,7 +121,7 @@ address = "10.220.4.1/24"
 mac = "01:00:5e:00:00:01"
 ip = "10.220.4.10"
 EOF
-fw0=$({ iptables-save; ip6tables-save; } | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]//')
+fw0=$(fw_save)
 rc=0; as_user "$VH" check > "$WORK/check.out" 2>&1 || rc=$?
 echo "CHECK_RC=$rc"
 sed 's/^/CHECK=/' "$WORK/check.out"
@@ -136,7 +136,7 @@ for n in badhost badfwd dupfwd rangefwd mcmac; do
 done
 echo "TAPS=$(ip -o link show type tun | wc -l)"
 echo "DNSMASQS=$(our_dnsmasqs | wc -w)"
-fw1=$({ iptables-save; ip6tables-save; } | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]//')
+fw1=$(fw_save)
 echo "FIREWALL_UNCHANGED=$(yes_no [ "$fw0" = "$fw1" ])"
 # the good one still works
 call_helper "$VH" okay | sed 's/^/CALL_okay_/'

@@ -7,6 +7,9 @@ source "$TESTS/lib/common.sh"
 source "$TESTS/lib/net.sh"
 # shellcheck source=tests/lib/launch.sh
 source "$TESTS/lib/launch.sh"
+# about the iptables backend's chains and their repair: forced (the
+# nftables backend's are in tests/scripts/host_firewalls/)
+use_backend iptables
 dump_on_failure vn0
 define_net vn0 'address = "10.200.0.1/24"' 'idle-timeout = "never"'
 host_firewall

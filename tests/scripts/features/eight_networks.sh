@@ -9,6 +9,9 @@ source "$TESTS/lib/net.sh"
 source "$TESTS/lib/upstream.sh"
 # shellcheck source=tests/lib/guest.sh
 source "$TESTS/lib/guest.sh"
+# about the iptables backend's chains and their repair: forced (the
+# nftables backend's are in tests/scripts/host_firewalls/)
+use_backend iptables
 dump_on_failure ""
 upstream_setup
 guest_overlay_build

@@ -44,7 +44,14 @@ fw_save > "$WORK/fw.vn1"
 attach_bg vn0 "$WORK/a.out"; A=$HOLDER
 echo "BOTH_WHOLE=$(VERBOSE_WHOLE=1 net_whole vn0 && VERBOSE_WHOLE=1 net_whole vn1 && echo yes)"
 echo "BRIDGES=$(ip -o link show type bridge | wc -l)"
-echo "SHARED_JUMPS=$(iptables -S FORWARD | grep -c -- '-j VNET-FW[XIO]$')"
+# FORWARD reaches each network's forwarding chains by exactly 3 jumps:
+# iptables, FORWARD to the shared VNET-FWX/FWI/FWO; nftables, our forward
+# chain's lookups in the three maps that lead to vn0's fwx, fwi, fwo
+if [ "$(fw_backend)" = nftables ]; then
+  echo "SHARED_JUMPS=$(nft_ours | grep -cE '^ip vnet_helper set (guest-to-guest|into-bridge|out-of-bridge): .*"vn0" : jump vnet-vn0-fw[xio]')"
+else
+  echo "SHARED_JUMPS=$(iptables -S FORWARD | grep -c -- '-j VNET-FW[XIO]$')"
+fi
 release "$A"; t0=$(now)
 if wait_for 7 net_gone vn0; then echo "VN0_GONE_AFTER=$(since "$t0")"; else
   echo "VN0_GONE_AFTER=timeout"; VERBOSE_GONE=1 net_gone vn0 || true

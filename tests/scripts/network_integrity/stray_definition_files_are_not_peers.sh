@@ -36,9 +36,13 @@ guest_on_vnet0() {
 }
 ping_upstream() { ip netns exec g busybox ping -c 1 -W 1 198.51.100.1 >/dev/null 2>&1; }
 # the interfaces named by -i/-o in the whole firewall, sorted, unique
+# (nftables backend: iifname/oifname and the set of managed bridges)
 fw_interfaces() {
-  { iptables-save; ip6tables-save; } 2>/dev/null | grep -E '^-A ' \
-    | grep -oE -- ' -[io] [^ ]+' | awk '{ print $2 }' | sort -u | tr '\n' ' ' | sed 's/ $//'
+  {
+    { iptables-save; ip6tables-save; } 2>/dev/null | grep -E '^-A ' | grep -oE -- ' -[io] [^ ]+' | awk '{ print $2 }'
+    nft_ours | grep -oE '[io]ifname "[^"]+"' | cut -d'"' -f2
+    nft_ours | grep -E '^ip6? vnet_helper set bridges: ' | grep -v ': type ' | grep -oE '"[^"]+"' | tr -d '"'
+  } | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
 # phase PREFIX: a cold call (the tap kept), the firewall's interfaces, NAT
 # from the guest
