@@ -210,16 +210,26 @@ fn seconds(r: &common::Run, key: &str) -> f64 {
         .unwrap_or(99.0)
 }
 
-/// Without firewalld: `nft flush ruleset` and an iptables reload remove our
-/// rules; the supervisor puts them back within a second, a guest's TCP
-/// connection stays up, and the supervisor does not wake while idle.
+/// Without firewalld: `nft flush ruleset` and a reload of the backend's
+/// tool remove our rules; the supervisor puts them back within a second, a
+/// guest's TCP connection stays up, and the supervisor does not wake while
+/// idle. Both backends.
 #[test]
-fn heal_nft_flush() {
-    let test = "heal_nft_flush";
+fn heal_nft_flush_iptables() {
+    heal_nft_flush("heal_nft_flush_iptables", "iptables");
+}
+
+#[test]
+fn heal_nft_flush_nftables() {
+    heal_nft_flush("heal_nft_flush_nftables", "nftables");
+}
+
+fn heal_nft_flush(test: &str, backend: &str) {
     if !common::have_root(test) {
         return;
     }
-    let r = Sandbox::new(test, &format!("host_firewalls/{test}.sh"))
+    let r = Sandbox::new(test, "host_firewalls/heal_nft_flush.sh")
+        .env("BACKEND", backend)
         .deadline(std::time::Duration::from_secs(180))
         .run()
         .ok();
@@ -243,14 +253,24 @@ fn heal_nft_flush() {
 
 /// A real firewalld: after `firewall-cmd --reload` and after a restart, our
 /// rules and the zone binding are back within a second, and a guest's TCP
-/// connection through NAT survives both.
+/// connection through NAT survives both. With iptables, the reload really
+/// removed our rules; with nftables, firewalld leaves our table alone.
 #[test]
-fn heal_firewalld_reload_and_restart() {
-    let test = "heal_firewalld_reload_and_restart";
+fn heal_firewalld_reload_and_restart_iptables() {
+    heal_firewalld_reload_and_restart("heal_firewalld_reload_and_restart_iptables", "iptables");
+}
+
+#[test]
+fn heal_firewalld_reload_and_restart_nftables() {
+    heal_firewalld_reload_and_restart("heal_firewalld_reload_and_restart_nftables", "nftables");
+}
+
+fn heal_firewalld_reload_and_restart(test: &str, backend: &str) {
     if !common::have_root(test) {
         return;
     }
-    let r = Sandbox::new(test, &format!("host_firewalls/{test}.sh"))
+    let r = Sandbox::new(test, "host_firewalls/heal_firewalld_reload_and_restart.sh")
+        .env("BACKEND", backend)
         .deadline(std::time::Duration::from_secs(240))
         .run()
         .ok();
@@ -267,7 +287,8 @@ fn heal_firewalld_reload_and_restart() {
             ("RULE_DUPLICATES", "0"),
         ],
     );
-    assert!(r.value("RELOAD_REMOVED_OURS") != "0", "{}", r.transcript());
+    let removed = r.value("RELOAD_REMOVED_OURS") != "0";
+    assert_eq!(removed, backend == "iptables", "{}", r.transcript());
     for k in ["RELOAD_HEALED_S", "RESTART_HEALED_S"] {
         assert!(seconds(&r, k) <= 1.0, "{k}: {}", r.transcript());
     }

@@ -83,6 +83,13 @@ pub fn take_host_ruleset() -> String {
         .unwrap_or_else(host_ruleset)
 }
 
+/// The ruleset changed since `apply` read it (firewalld bound the bridge to
+/// a zone, which rewrites firewalld's tables): the next `take_host_ruleset`
+/// reads it afresh.
+pub(super) fn forget_host_ruleset() {
+    LAST_READ.with(|r| *r.borrow_mut() = None);
+}
+
 /// Read with the first backend config.toml allows that can read.
 fn read_chosen(fw_lock: Option<&lock::Lock>) -> Result<Current> {
     let backends = Backend::chosen()?;

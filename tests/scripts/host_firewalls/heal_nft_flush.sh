@@ -15,6 +15,7 @@ source "$TESTS/lib/upstream.sh"
 # shellcheck source=tests/lib/firewalld.sh
 source "$TESTS/lib/firewalld.sh"
 dump_on_failure vnet0
+use_backend "${BACKEND:?}"   # (environment) the firewall backend to force
 upstream_setup
 define_net vnet0 'address = "10.200.0.1/24"' 'dhcp-range = "10.200.0.100-10.200.0.150"'
 HOLD=600 call_helper "$VH" vnet0 > "$WORK/call.out" 2>&1 &
@@ -52,9 +53,14 @@ flush_and_time() {
 sleep 1
 flush_and_time FLUSH nft flush ruleset
 sleep 1
-# an iptables reload that knows nothing of us (iptables-restore of a dump
-# taken before the network existed: our chains go)
-flush_and_time RESTORE bash -c 'printf "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n" | iptables-restore'
+# a reload of the backend's own tool that knows nothing of us: with
+# nftables, our table deleted (as a tool that manages its own tables would);
+# with iptables, iptables-restore of a dump taken before the network existed
+if [ "$(fw_backend)" = nftables ]; then
+  flush_and_time RESTORE nft delete table ip vnet_helper
+else
+  flush_and_time RESTORE bash -c 'printf "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n" | iptables-restore'
+fi
 wait_for 15 test -e "$WORK/conn" || die "the connection test did not end"
 cat "$WORK/conn"
 echo "NAT_PING_AFTER=$(ip netns exec g busybox ping -c 1 -W 2 198.51.100.1 >/dev/null 2>&1 && echo ok || echo failed)"
