@@ -119,7 +119,7 @@ fn control_fields_and_scripts() {
     assert_eq!(field("Architecture").as_deref(), Some("amd64"));
     assert_eq!(field("Section").as_deref(), Some("net"));
     let depends = field("Depends").unwrap_or_default();
-    for dep in ["dnsmasq-base", "iptables", "iproute2"] {
+    for dep in ["dnsmasq-base", "nftables", "iptables", "iproute2"] {
         assert!(
             depends
                 .split(", ")
