@@ -17,6 +17,9 @@
 #   ct_session USER CMD...         CMD in a login session of USER (runuser -l:
 #                                  pam_systemd makes a session-N.scope)
 #   ct_sh SCRIPT                   bash -c SCRIPT as root in the container
+#   ct_rules                       how many lines of our rules the container's
+#                                  firewall has (either backend: VNET chains in
+#                                  iptables-save, our vnet_helper tables in nft)
 #   ct_install_deb FILE            dpkg -i FILE in the container (output on stderr)
 #   ct_cgroup PID                  the unified-hierarchy cgroup of a container pid
 #   container_stop                 power it off (bounded), undo the mounts and cgroups
@@ -157,6 +160,10 @@ ct_session() {
   # CMD ARGS (the arguments after the user name go to the shell)
   # shellcheck disable=SC2016 # for the user's shell
   ct runuser -l -c 'exec "$0" "$@"' -- "$u" "$@"
+}
+
+ct_rules() {
+  ct_sh '{ iptables-save 2>/dev/null; nft list ruleset 2>/dev/null; } | grep -c -e VNET -e vnet_helper' || true
 }
 
 ct_install_deb() {

@@ -83,4 +83,4 @@ echo "ACL_KEPT_AFTER_PURGE=$(yes_no test "$(ct sha256sum /etc/qemu/bridge.conf)"
 ct pkill -f fake_qemu.py || true
 wait_for 10 bash -c "! ct pgrep -f fake_qemu.py >/dev/null" || true
 echo "LINKS_AFTER_PURGE=$(ct_sh 'ip -br link | grep -v "^lo " | cut -d" " -f1 | tr "\n" " "')"
-echo "RULES_AFTER_PURGE=$(ct_sh 'iptables-save | grep -c VNET' || true)"
+echo "RULES_AFTER_PURGE=$(ct_rules)"

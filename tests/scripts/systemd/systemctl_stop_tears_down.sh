@@ -14,12 +14,12 @@ deb=$1
 unit=vnet-helper@vnet0.service
 container_boot
 ct_install_deb "$deb"
-echo "RULES_BEFORE=$(ct_sh 'iptables-save | grep -c VNET' || true)"
+echo "RULES_BEFORE=$(ct_rules)"
 
 ct_hold_tap 120
 wait_for 20 ct_ports_are vnet0 1 || { cat "$WORK/hold.out" >&2; die "no tap on vnet0"; }
 echo "UNIT_ACTIVE=$(ct systemctl is-active "$unit" || true)"
-echo "RULES_UP=$(ct_sh 'iptables-save | grep -c VNET' || true)"
+echo "RULES_UP=$(ct_rules)"
 echo "DNSMASQ_UP=$(ct pgrep -x dnsmasq | wc -l)"
 
 t0=$(now)
@@ -27,7 +27,7 @@ ct systemctl stop "$unit"
 echo "STOP_SECONDS=$(since "$t0")"
 echo "STOP_LEFT_NOTHING=$(yes_no ct_network_gone vnet0)"
 echo "UNIT_AFTER_STOP=$(ct systemctl is-active "$unit" || true)"
-echo "RULES_AFTER_STOP=$(ct_sh 'iptables-save | grep -c VNET' || true)"
+echo "RULES_AFTER_STOP=$(ct_rules)"
 
 ct_attach vnet0 > "$WORK/attach.out"
 cat "$WORK/attach.out" >&2
