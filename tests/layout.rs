@@ -7,7 +7,9 @@
 //! - no function longer than 80 lines and no file longer than 800 lines,
 //!   not counting `#[cfg(test)]` code;
 //! - no environment variable read at run time anywhere in src/ (a setuid
-//!   program's caller controls them), tests included.
+//!   program's caller controls them), tests included;
+//! - every function of the tests' shell library (tests/lib/*.sh) defined
+//!   once: a script sourcing two libraries gets the later one's silently.
 //!
 //! It reads the sources as text with a small lexer (strings, raw strings,
 //! chars and comments are skipped when matching braces).
@@ -458,4 +460,36 @@ fn the_checks_can_fail() {
         vec!["network".into(), "dnsmasq".into(), "config".into()],
     ];
     assert_eq!(paths, want);
+}
+
+#[test]
+fn shell_library_functions_are_defined_once() {
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lib");
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut twice = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&lib)
+        .expect("tests/lib")
+        .map(|e| e.expect("tests/lib entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    files.sort();
+    for f in files {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&f).expect("read a library");
+        for (i, line) in text.lines().enumerate() {
+            let Some(func) = line.split_once("()").map(|(n, _)| n) else {
+                continue;
+            };
+            let is_name =
+                !func.is_empty() && func.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !is_name {
+                continue;
+            }
+            let here = format!("{name}:{}", i + 1);
+            if let Some(first) = seen.insert(func.to_string(), here.clone()) {
+                twice.push(format!("{func}: {first} and {here}"));
+            }
+        }
+    }
+    assert!(twice.is_empty(), "defined twice:\n{}", twice.join("\n"));
 }

@@ -77,15 +77,7 @@ zone_in_ruleset() {
 # ---------------------------------------------------------------------------
 # A veth guest and what it can reach (numeric addresses only).
 
-# veth_guest NETNS BRIDGE: netns NETNS whose eth0 is a veth whose peer
-# (vg-NETNS) is a port of BRIDGE
-veth_guest() {
-  ip netns add "$1"
-  ip link add "vg-$1" type veth peer name eth0 netns "$1"
-  ip link set "vg-$1" master "$2" up
-  ip -n "$1" link set lo up
-  ip -n "$1" link set eth0 up
-}
+# (veth_guest: tests/lib/net.sh)
 
 # guest_lease NETNS: one DHCP exchange from NETNS (address not configured): 0|1
 guest_lease() { ip netns exec "$1" busybox udhcpc -i eth0 -n -q -t 3 -T 1 -s /bin/true >/dev/null 2>&1; }

@@ -77,15 +77,6 @@ host_fw_compare() {
   done
 }
 
-# veth_guest NS MAC: netns NS behind a veth (MAC inside) on bridge vnet0
-veth_guest() {
-  ip netns add "$1"
-  ip link add "h$1" type veth peer name eth0 netns "$1" address "$2"
-  ip link set "h$1" master vnet0 up
-  ip -n "$1" link set lo up
-  ip -n "$1" link set eth0 up
-}
-
 # dhcp_lease NS: take a lease on NS's eth0 (address and default route set);
 # prints the address, or nothing
 dhcp_lease() {

@@ -234,6 +234,17 @@ rules_complete() {
 # any_rules NAME: some chain of NAME or a jump to one is still there
 any_rules() { [ "$(vnet_lines "$1")" != 0 ]; }
 
+# veth_guest NETNS BRIDGE [MAC]: netns NETNS whose eth0 (with MAC, if
+# given) is a veth whose peer (vg-NETNS) is a port of BRIDGE: a guest
+# without QEMU, for tests of what the network gives it
+veth_guest() {
+  ip netns add "$1"
+  ip link add "vg-$1" type veth peer name eth0 netns "$1" ${3:+address "$3"}
+  ip link set "vg-$1" master "$2" up
+  ip -n "$1" link set lo up
+  ip -n "$1" link set eth0 up
+}
+
 # ---------------------------------------------------------------------------
 # Processes. Lists of pids are sorted and space-separated on one line.
 

@@ -36,8 +36,8 @@ echo "STATUS_RULES=$(sed -n 's/^  firewall rules: //p' "$WORK/status")"
 echo "STATUS_COEXIST=$(grep -c '^  host iptables firewall would drop' "$WORK/status" || true)"
 echo "IPTABLES_SAVE_WARNINGS=$( { iptables-save; ip6tables-save; } 2>&1 | grep -ci 'incompatible\|warning' || true)"
 
-veth_guest g1 52:54:00:aa:00:50
-veth_guest g2 52:54:00:aa:00:51
+veth_guest g1 vnet0 52:54:00:aa:00:50
+veth_guest g2 vnet0 52:54:00:aa:00:51
 echo "G1_LEASE=$(dhcp_lease g1)"
 echo "G2_LEASE=$( [ -n "$(dhcp_lease g2)" ] && echo got || echo none)"
 echo "DNS=$(dns_query g2 10.200.0.1 web)"
