@@ -12,24 +12,12 @@ source "$TESTS/lib/common.sh"
 source "$TESTS/lib/net.sh"
 # shellcheck source=tests/lib/upstream.sh
 source "$TESTS/lib/upstream.sh"
+# shellcheck source=tests/lib/host_firewalls.sh
+source "$TESTS/lib/host_firewalls.sh"
 dump_on_failure vnet0
 upstream_setup
 define_net vnet0 'address = "10.200.0.1/24"' 'dhcp-range = "10.200.0.100-10.200.0.150"'
-nft -f - <<'NFT'
-table inet filter {
-  chain input {
-    type filter hook input priority filter; policy drop;
-    ct state established,related accept
-    iif "lo" accept
-  }
-  chain forward {
-    type filter hook forward priority filter; policy drop;
-  }
-  chain output {
-    type filter hook output priority filter; policy accept;
-  }
-}
-NFT
+hf_nftables_conf
 
 # the cold call, as uid 4242, its tap held
 HOLD=600 call_helper "$VH" vnet0 > "$WORK/call.out" 2>&1 &
