@@ -1,9 +1,11 @@
 # shellcheck shell=bash
-# tests/lib/host_firewalls.sh: the host firewall shapes of the host-firewall
-# matrix (tests/scripts/host_firewalls/matrix.sh), set up in the sandbox's
-# own namespace exactly as their owners write them, and veth guests (a netns
-# behind a veth port of a bridge) that take a real DHCP lease from our
-# dnsmasq. Source after tests/lib/common.sh and tests/lib/net.sh.
+# tests/lib/host_firewalls.sh: the host firewall shapes (empty, Docker, ufw,
+# nftables.conf, firewalld's table) of the host-firewall tests
+# (tests/scripts/host_firewalls/), set up in the sandbox's own namespace
+# exactly as their owners write them; whole-firewall snapshots to compare
+# after a teardown; and veth guests (a netns behind a veth port of a bridge)
+# that take a real DHCP lease from our dnsmasq. The one place these shapes
+# are defined. Source after tests/lib/common.sh and tests/lib/net.sh.
 
 # hf_shape CASE: make the host firewall of CASE (empty, docker, ufw,
 # nftconf, nftconf_fixed, firewalld). nftconf_fixed is nftconf; the script
@@ -159,6 +161,18 @@ hf_views() {
     echo "== nft list ruleset"
     nft list ruleset | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
   } > "$1"
+}
+
+# hf_same KEY BEFORE: KEY=yes if hf_views now is byte-identical to the
+# file BEFORE (an earlier hf_views), else KEY=no and the diff as DIFF: lines
+hf_same() {
+  hf_views "$WORK/now.$1"
+  if cmp -s "$2" "$WORK/now.$1"; then
+    echo "$1=yes"
+  else
+    echo "$1=no"
+    diff "$2" "$WORK/now.$1" | sed 's/^/DIFF: /' || true
+  fi
 }
 
 # vguest NAME BRIDGE MAC: netns NAME, its eth0 (MAC) a veth whose peer

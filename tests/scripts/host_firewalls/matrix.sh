@@ -22,6 +22,9 @@ CASE=$1 BACKEND=$2
 dump_on_failure vnet0
 upstream_setup
 echo "nameserver 198.51.100.1" > /etc/resolv.conf
+# what auto (no config.toml) would choose here, then the cell's backend
+backend_said() { sed -n 's/^firewall backend: \([a-z]*\).*/\1/p'; }
+echo "AUTO_BACKEND=$("$VH" status | backend_said)"
 printf 'firewall = "%s"\n' "$BACKEND" > /etc/vnet-helper/config.toml
 define_net_toml vnet0 <<'EOF'
 address = "10.200.0.1/24"
@@ -58,7 +61,12 @@ echo "CALL_RC=$(sed -n 's/^RC=//p' "$WORK/call.out")"
 echo "CALL_WARNINGS=$(sed -n 's/^STDERR=//p' "$WORK/call.out" | grep -o "the host's nftables chain" | wc -l)"
 "$VH" status vnet0 > "$WORK/status.up"
 echo "STATUS_RULES=$(sed -n 's/^  firewall rules: //p' "$WORK/status.up")"
+echo "STATUS_BACKEND=$(backend_said < "$WORK/status.up")"
+echo "RULES_COMPLETE=$(yes_no rules_complete vnet0)"
 echo "STATUS_HOST_LINES=$(grep -c '^  host firewall: ' "$WORK/status.up" || true)"
+# the accepts the nftables backend adds to an iptables-shaped host's chains
+echo "STATUS_COEXIST=$(grep -c '^  host iptables firewall would drop' "$WORK/status.up" || true)"
+echo "IPTABLES_SAVE_WARNINGS=$( { iptables-save; ip6tables-save; } 2>&1 | grep -ci 'incompatible\|warning' || true)"
 crc=0; "$VH" check > "$WORK/check.out" 2>&1 || crc=$?
 echo "CHECK_RC=$crc"
 echo "CHECK_HOST_LINES=$(grep -c "the host's nftables chain" "$WORK/check.out" || true)"
@@ -88,10 +96,4 @@ wait "$holder" 2>/dev/null || true
 "$VH" down --force vnet0 > "$WORK/down.out" 2>&1 || { cat "$WORK/down.out"; die "down failed"; }
 echo "BRIDGE_GONE=$(yes_no bridge_gone vnet0)"
 echo "RECORD_GONE=$(yes_no test ! -e /run/vnet-helper/iptables-created)"
-hf_views "$WORK/after"
-if cmp -s "$WORK/before" "$WORK/after"; then
-  echo "FIREWALL_SAME=yes"
-else
-  echo "FIREWALL_SAME=no"
-  diff "$WORK/before" "$WORK/after" | sed 's/^/DIFF: /' || true
-fi
+hf_same FIREWALL_SAME "$WORK/before"

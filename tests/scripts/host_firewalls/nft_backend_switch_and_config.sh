@@ -11,8 +11,8 @@ source "$TESTS/lib/common.sh"
 source "$TESTS/lib/net.sh"
 # shellcheck source=tests/lib/upstream.sh
 source "$TESTS/lib/upstream.sh"
-# shellcheck source=tests/lib/host_fw.sh
-source "$TESTS/lib/host_fw.sh"
+# shellcheck source=tests/lib/host_firewalls.sh
+source "$TESTS/lib/host_firewalls.sh"
 dump_on_failure vnet0
 define_net vnet0 'address = "10.200.0.1/24"' 'idle-timeout = "never"' \
   '[[forward]]' 'proto = "tcp"' 'port = 8080' 'to = "10.200.0.50:80"'
@@ -24,7 +24,7 @@ foreign_rules
 iptables -t nat -A PREROUTING -d 192.0.2.1/32 -j RETURN
 iptables -t nat -A OUTPUT -d 192.0.2.1/32 -j RETURN
 ip6tables -A INPUT -s 2001:db8::99 -j DROP
-host_fw_snapshot "$WORK/before"
+hf_views "$WORK/before"
 # iptables lines naming NAME's chains; nftables lines of ours naming them
 ipt_lines() { { iptables-save; ip6tables-save; } 2>/dev/null | grep -c -- "VNET-${1:-}" || true; }
 nft_lines() { nft_ours | grep -cE -- "(vnet|vh)-$1-" || true; }
@@ -45,7 +45,7 @@ echo "DOWN_VNET1_IPT_ALL=$(ipt_lines)"
 use_backend iptables
 "$VH" down vnet0 >/dev/null 2>&1
 echo "DOWN_VNET0_NFT=$(nft_lines vnet0) TABLES=$(nft list tables | grep -c vnet_helper || true)"
-host_fw_compare SWITCH "$WORK/before"
+hf_same SWITCH_FIREWALL "$WORK/before"
 
 # a bad config.toml: refused with file:line, nothing made
 printf '# the backend\nfirewall = "nft"\n' > /etc/vnet-helper/config.toml
@@ -64,4 +64,4 @@ echo "UNKNOWN_KEY_MSG=$(grep -c "config.toml:2: unknown key \`backend'" "$WORK/b
 use_backend nftables; chmod 0666 /etc/vnet-helper/config.toml
 rc=0; "$VH" up vnet0 > "$WORK/bad3.out" 2>&1 || rc=$?
 echo "WRITABLE_MSG=$(grep -c "config.toml: writable by group or others" "$WORK/bad3.out" || true)"
-host_fw_compare BAD "$WORK/before"
+hf_same BAD_FIREWALL "$WORK/before"
