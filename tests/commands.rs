@@ -1,6 +1,7 @@
 //! The admin and user commands: `status` (as the user and as root), `up` and
 //! `down` (root only; down refuses attached taps without --force; up restores
-//! damaged rules), `check` (every problem with file and line, and a bring-up
+//! damaged rules; down --force takes down a network whose definition was
+//! deleted), `check` (every problem with file and line, and a bring-up
 //! refuses the same), `mac`, and status on a stale isolation list.
 //!
 //! Every test runs tests/scripts/commands/TEST.sh in its own tests/sandbox.sh
@@ -140,6 +141,34 @@ fn up_and_down_admin_commands() {
     expect(&r, "ROOT_DOWN2_RC", "0");
     expect(&r, "DOWN2_GONE", "yes");
     expect(&r, "DOWN2_FW_SAME", "yes");
+}
+
+/// A network up with a guest attached, its definition file then deleted (the
+/// package's prerm runs `down --force` for each network on removal): `down`
+/// refuses naming the file, `down --force` leaves nothing. Both backends.
+#[test]
+fn down_force_after_definition_deleted() {
+    let Some(r) = run("down_force_after_definition_deleted") else {
+        return;
+    };
+    for p in ["IPT", "NFT"] {
+        for (k, v) in [
+            ("UP", "yes"),
+            ("DOWN_RC", "1"),
+            ("DOWN_NAMES_FILE", "1"),
+            ("DOWN_SUGGESTS_FORCE", "1"),
+            ("DOWN_CHANGED", "no"),
+            ("FORCE_RC", "0"),
+            ("GONE", "yes"),
+            ("DNSMASQ_DEAD", "yes"),
+            ("FW_SAME", "yes"),
+            ("NFT_SAME", "yes"),
+            ("AGAIN_RC", "1"),
+            ("AGAIN_MSG", "1"),
+        ] {
+            expect(&r, &format!("{p}_{k}"), v);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -23,7 +23,8 @@ Bring network NAME up now, or, if it is up, re-assert its firewall rules
 pub const HELP_DOWN: &str = "\
 Usage: vnet-helper down [--force] NAME     (root only)
 Tear network NAME down: dnsmasq, firewall rules, bridge, runtime files. The
-lease file is kept. Refused while taps are attached unless --force.";
+lease file is kept. Refused while taps are attached unless --force; --force
+also takes down a network whose definition file was deleted while it was up.";
 pub const HELP_CHECK: &str = "\
 Usage: vnet-helper check
 Validate /etc/qemu/bridge.conf (with its includes) and every network
