@@ -4,6 +4,7 @@
 //! setuid bit gives; read-only ones give up every privilege first.
 
 mod check;
+mod json;
 mod mac;
 pub(crate) mod status;
 mod updown;

@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use super::json::Value;
 use crate::error::Result;
 use crate::network::definition::Definition;
 use crate::network::supervisor::process as supervisor;
@@ -291,9 +292,11 @@ fn backend_text(read: Option<firewall::Backend>) -> String {
     }
 }
 
-/// Firewall facts, root only: one read of the ruleset for every network
-/// (an up network's rules present, a down network's leftovers); returns the
-/// host's FORWARD policy and the backend that read.
+/// Firewall facts, root only: one read of the ruleset, one pass over the
+/// networks (the host's chains that drop a network's traffic, its firewalld
+/// zone, our accepts in the host's iptables chains, an up network's rules
+/// present, a down network's leftovers); returns the host's FORWARD policy
+/// and the backend that read.
 fn fill_rules(nets: &mut [Net]) -> (Option<String>, Option<firewall::Backend>) {
     let Ok(fw) = firewall::current() else {
         return (None, None);
@@ -312,17 +315,12 @@ fn fill_rules(nets: &mut [Net]) -> (Option<String>, Option<firewall::Backend>) {
         if n.bridge {
             n.firewalld_zone = firewall::firewalld::zone_of(&n.name);
         }
-    }
-    for n in nets.iter_mut() {
         n.coexist = fw.coexistence(&n.name);
-        if n.up {
-            if let Ok(def) = &n.definition {
-                let present = fw.present(def);
-                n.stale_peers = fw.stale_peers(def);
-                n.rules = Some(present || n.stale_peers.is_some());
-            }
-        } else {
+        if !n.up {
             n.stale = Some(fw.leftovers(&n.name));
+        } else if let Ok(def) = &n.definition {
+            n.stale_peers = fw.stale_peers(def);
+            n.rules = Some(fw.present(def) || n.stale_peers.is_some());
         }
     }
     (fw.forward_policy(), Some(fw.backend()))
@@ -468,74 +466,58 @@ fn taps_text(s: &mut String, taps: &[Tap]) {
     }
 }
 
-fn q(s: &str) -> String {
-    let mut o = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
+/// `status --json`: one object per network, one line per field.
+fn to_json(nets: &[Net]) -> String {
+    nets.iter().map(net_json).collect::<Value>().render()
 }
 
-fn to_json(nets: &[Net]) -> String {
-    let items: Vec<String> = nets
-        .iter()
-        .map(|n| {
-            let (mode, address, err) = match &n.definition {
-                Ok(d) => (q(&d.mode.to_string()), d.ipv4.map(|a| q(&a.to_string())).unwrap_or("null".into()), "null".into()),
-                Err(e) => ("null".into(), "null".into(), q(e)),
-            };
-            let taps: Vec<String> = n
-                .taps
-                .iter()
-                .map(|t| {
-                    let owners: Vec<String> =
-                        t.owners.iter().map(|(p, u)| format!("{{\"pid\":{p},\"uid\":{u}}}")).collect();
-                    format!(
-                        "{{\"name\":{},\"attached\":{},\"owners\":[{}]}}",
-                        q(&t.name),
-                        t.attached,
-                        owners.join(",")
-                    )
-                })
-                .collect();
-            let leases: Vec<String> = n
-                .leases
-                .iter()
-                .map(|l| {
-                    format!(
-                        "{{\"mac\":{},\"ip\":{},\"hostname\":{},\"expiry\":{}}}",
-                        q(&l.mac),
-                        q(&l.ip),
-                        q(&l.host),
-                        q(&l.expiry)
-                    )
-                })
-                .collect();
-            format!(
-                "{{\"name\":{},\"up\":{},\"mode\":{mode},\"address\":{address},\"definition_error\":{err},\"bridge\":{},\"dnsmasq_pid\":{},\"supervisor_pid\":{},\"rules_present\":{},\"stale_rules\":{},\"isolation_stale\":{},\"firewalld_zone\":{},\"taps\":[{}],\"leases\":[{}]}}",
-                q(&n.name),
-                n.up,
-                n.bridge,
-                n.dnsmasq_pid.map(|p| p.to_string()).unwrap_or("null".into()),
-                n.supervisor_pid.map(|p| p.to_string()).unwrap_or("null".into()),
-                n.rules.map(|r| r.to_string()).unwrap_or("null".into()),
-                n.stale.map(|r| r.to_string()).unwrap_or("null".into()),
-                n.rules.map(|_| n.stale_peers.is_some().to_string()).unwrap_or("null".into()),
-                n.firewalld_zone.as_deref().map(q).unwrap_or("null".into()),
-                taps.join(","),
-                leases.join(",")
-            )
-        })
-        .collect();
-    format!("[{}]", items.join(","))
+fn net_json(n: &Net) -> Value {
+    let (mode, address, error) = match &n.definition {
+        Ok(d) => (
+            Some(d.mode.to_string()),
+            d.ipv4.map(|a| a.to_string()),
+            None,
+        ),
+        Err(e) => (None, None, Some(e.as_str())),
+    };
+    Value::Object(vec![
+        ("name", n.name.as_str().into()),
+        ("up", n.up.into()),
+        ("mode", mode.into()),
+        ("address", address.into()),
+        ("definition_error", error.into()),
+        ("bridge", n.bridge.into()),
+        ("dnsmasq_pid", n.dnsmasq_pid.into()),
+        ("supervisor_pid", n.supervisor_pid.into()),
+        ("rules_present", n.rules.into()),
+        ("stale_rules", n.stale.into()),
+        (
+            "isolation_stale",
+            n.rules.map(|_| n.stale_peers.is_some()).into(),
+        ),
+        ("firewalld_zone", n.firewalld_zone.as_deref().into()),
+        ("taps", n.taps.iter().map(tap_json).collect()),
+        ("leases", n.leases.iter().map(lease_json).collect()),
+    ])
+}
+
+fn tap_json(t: &Tap) -> Value {
+    let owner =
+        |&(pid, uid): &(u32, u32)| Value::Object(vec![("pid", pid.into()), ("uid", uid.into())]);
+    Value::Object(vec![
+        ("name", t.name.as_str().into()),
+        ("attached", t.attached.into()),
+        ("owners", t.owners.iter().map(owner).collect()),
+    ])
+}
+
+fn lease_json(l: &Lease) -> Value {
+    Value::Object(vec![
+        ("mac", l.mac.as_str().into()),
+        ("ip", l.ip.as_str().into()),
+        ("hostname", l.host.as_str().into()),
+        ("expiry", l.expiry.as_str().into()),
+    ])
 }
 
 #[cfg(test)]
@@ -562,6 +544,86 @@ mod tests {
             "present; isolation list stale: not yet isolated from vn2 (`vnet-helper up vn1` \
              refreshes it)"
         );
+    }
+
+    /// Two networks, every kind of value: a definition and a broken one,
+    /// taps with and without owners, a lease, names that need escaping.
+    fn sample() -> Vec<Net> {
+        let def = crate::network::definition::parse(
+            "address = \"10.200.0.1/24\"\n",
+            "/etc/vnet-helper/networks/vn0.toml",
+            "vn0",
+        )
+        .unwrap();
+        let tap = |name: &str, attached, owners| Tap {
+            name: name.into(),
+            attached,
+            owners,
+        };
+        let blank = |name: &str, definition| Net {
+            name: name.into(),
+            definition,
+            up: false,
+            bridge: false,
+            taps: Vec::new(),
+            leases: Vec::new(),
+            dnsmasq_pid: None,
+            supervisor_pid: None,
+            limits_off: Vec::new(),
+            rules: None,
+            stale_peers: None,
+            stale: None,
+            foreign: Vec::new(),
+            firewalld_zone: None,
+            coexist: Vec::new(),
+        };
+        let mut up = blank("vn0", Ok(def));
+        up.up = true;
+        up.bridge = true;
+        up.taps = vec![
+            tap("tap0", true, vec![(100, 4242), (101, 0)]),
+            tap("tap1", false, Vec::new()),
+        ];
+        up.leases = vec![Lease {
+            expiry: "1700000000".into(),
+            mac: "52:54:00:00:00:10".into(),
+            ip: "10.200.0.10".into(),
+            host: "we\"b\\".into(),
+        }];
+        up.dnsmasq_pid = Some(7);
+        up.supervisor_pid = Some(8);
+        up.rules = Some(true);
+        up.stale_peers = Some(firewall::StalePeers {
+            missing: vec!["vn2".into()],
+            gone: vec![],
+        });
+        up.firewalld_zone = Some("vnet-helper".into());
+        let mut down = blank("vn1", Err("vn1.toml:2: bad\tvalue\n".into()));
+        down.stale = Some(false);
+        down.firewalld_zone = Some(String::new());
+        vec![up, down]
+    }
+
+    #[test]
+    fn json_is_exact() {
+        // byte for byte what the one-format!-string version printed
+        let want = concat!(
+            r#"[{"name":"vn0","up":true,"mode":"nat","address":"10.200.0.1/24","#,
+            r#""definition_error":null,"bridge":true,"dnsmasq_pid":7,"supervisor_pid":8,"#,
+            r#""rules_present":true,"stale_rules":null,"isolation_stale":true,"#,
+            r#""firewalld_zone":"vnet-helper","taps":[{"name":"tap0","attached":true,"#,
+            r#""owners":[{"pid":100,"uid":4242},{"pid":101,"uid":0}]},"#,
+            r#"{"name":"tap1","attached":false,"owners":[]}],"#,
+            r#""leases":[{"mac":"52:54:00:00:00:10","ip":"10.200.0.10","hostname":"we\"b\\","#,
+            r#""expiry":"1700000000"}]},"#,
+            r#"{"name":"vn1","up":false,"mode":null,"address":null,"#,
+            r#""definition_error":"vn1.toml:2: bad\u0009value\u000a","bridge":false,"#,
+            r#""dnsmasq_pid":null,"supervisor_pid":null,"rules_present":null,"#,
+            r#""stale_rules":false,"isolation_stale":null,"firewalld_zone":"","taps":[],"#,
+            r#""leases":[]}]"#,
+        );
+        assert_eq!(to_json(&sample()), want);
+        assert_eq!(to_json(&[]), "[]");
     }
 
     #[test]
