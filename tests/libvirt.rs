@@ -114,6 +114,28 @@ fn libvirt_session_guests() {
     expect(&r, "HOTPLUG_LEASED", &hip);
     expect(&r, "HOTPLUG_PING", "3");
 
+    // virsh detach-interface --live: the hotplugged tap leaves the bridge
+    // (and the host), the guest loses eth1 and keeps pinging its gateway
+    // through eth0 without a miss, the network stays up on the primary tap
+    expect_all(
+        &r,
+        &[
+            ("DETACH_HOT_TAP_MASTER", "vnet0"),
+            ("DETACH_TAP_GONE", "yes"),
+            ("DETACH_GUEST_ETH1_GONE", "1"),
+            ("DETACH_DOMIFLIST", "0"),
+            ("DETACH_PL_MISS", "0"),
+            ("DETACH_NET_UP", "yes"),
+        ],
+    );
+    expect(&r, "DETACH_PORTS", &r.value("DETACH_PRIMARY"));
+    let ok = expect_num(&r, "DETACH_PL_OK");
+    expect_true(
+        &r,
+        ok >= 5,
+        &format!("g1 answered only {ok} pings around the detach"),
+    );
+
     // and at the end nothing is left: no network, no libvirt, no QEMU
     expect(&r, "END_DOWN", "yes");
     expect(&r, "LEFT_PROCS", "");

@@ -4,7 +4,9 @@
 # on the managed network vnet0: lease and gateway; two guests, one destroyed,
 # the other keeps its gateway; the last destroy idles the network down; a
 # second start of the same domain keeps its lease; `virsh attach-interface
-# --live` adds a working NIC. Three guest boots in all: g1, g2, g1 again.
+# --live` adds a working NIC, `virsh detach-interface --live` takes it away
+# again (tap gone, primary NIC still working). Three guest boots in all: g1,
+# g2, g1 again.
 # (run by tests/libvirt.rs in tests/sandbox.sh; prints KEY=VALUE lines)
 # shellcheck source=tests/lib/common.sh
 source "$TESTS/lib/common.sh"
@@ -47,6 +49,9 @@ hotplugged() {
 while :; do
   if [ -e /sys/class/net/eth1 ] && [ ! -e /tmp/eth1.seen ]; then
     : > /tmp/eth1.seen; echo "ETH1_SEEN"; hotplugged &
+  fi
+  if [ -e /tmp/eth1.seen ] && [ ! -e /sys/class/net/eth1 ] && [ ! -e /tmp/eth1.gone ]; then
+    : > /tmp/eth1.gone; echo "ETH1_GONE"
   fi
   if ping -c 1 -W 1 "$DHCP_ROUTER" > /dev/null 2>&1; then echo "PL ok"; else echo "PL miss"; fi
   sleep 0.2
@@ -118,6 +123,27 @@ echo "HOTPLUG_IP=$(gval g1 ETH1_IP)"
 echo "HOTPLUG_PING=$(gval g1 ETH1_PING_RECEIVED)"
 echo "HOTPLUG_NPORTS=$(count_words_of bridge_ports vnet0)"
 echo "HOTPLUG_LEASED=$(awk -v m=$MAC3 'tolower($2) == m { print $3 }' "$(lease_file vnet0)")"
+
+# and detach it again (live): its tap leaves the bridge, the guest loses
+# eth1 and keeps reaching its gateway through eth0, the network stays up
+TAP_PRIMARY=$(lv_tap g1)
+TAP_HOT=$(bridge_ports vnet0 | tr ' ' '\n' | grep -vx "$TAP_PRIMARY" || true)
+echo "DETACH_HOT_TAP_MASTER=$(master_of "${TAP_HOT:-none}")"
+mark=$(wc -l < "$(lv_log g1)")
+t=$EPOCHREALTIME
+virsh_u detach-interface g1 bridge --mac $MAC3 --live >&2
+echo "DETACH_TAP_GONE=$(yes_no wait_for 30 tap_gone "${TAP_HOT:-none}")"
+echo "T_DETACH=$(since "$t")"
+lv_wait_log g1 '^ETH1_GONE' 30 || true
+echo "DETACH_GUEST_ETH1_GONE=$(tr -d '\r' < "$(lv_log g1)" | grep -c '^ETH1_GONE' || true)"
+echo "DETACH_PORTS=$(bridge_ports vnet0)"
+echo "DETACH_PRIMARY=$TAP_PRIMARY"
+echo "DETACH_DOMIFLIST=$(virsh_u domiflist g1 | grep -c "$MAC3" || true)"
+sleep 2
+tail -n +"$((mark + 1))" "$(lv_log g1)" | tr -d '\r' > "$WORK/g1.detach"
+echo "DETACH_PL_OK=$(grep -c '^PL ok' "$WORK/g1.detach" || true)"
+echo "DETACH_PL_MISS=$(grep -c '^PL miss' "$WORK/g1.detach" || true)"
+echo "DETACH_NET_UP=$(yes_no net_whole vnet0)"
 
 virsh_u destroy g1 >&2
 if wait_for 30 net_gone vnet0; then echo "END_DOWN=yes"; else echo "END_DOWN=no"; fi
