@@ -211,6 +211,48 @@ fn firewalld_zone_binding() {
     );
 }
 
+/// A real firewalld with our zones installed: a routed and an isolated
+/// network are bound to vnet-routed and vnet-isolated at bring-up; both
+/// guests get DHCP and DNS and no other host port; the routed guest talks
+/// to the upstream with its own address both ways; the isolated guest
+/// reaches nothing beyond the host; teardown unbinds both.
+#[test]
+fn firewalld_routed_and_isolated_zones() {
+    let test = "firewalld_routed_and_isolated_zones";
+    if !common::have_root(test) {
+        return;
+    }
+    let r = Sandbox::new(test, "host_firewalls/firewalld_routed_isolated.sh")
+        .deadline(std::time::Duration::from_secs(180))
+        .run()
+        .ok();
+    let mut want = vec![("FIREWALLD", "running")];
+    for (k, zone) in [("VR", "vnet-routed"), ("VI", "vnet-isolated")] {
+        for (what, v) in [
+            ("UP_RC", "0"),
+            ("UP_WARNINGS", "0"),
+            ("ZONE", zone),
+            ("DHCP", "ok"),
+            ("DNS", "yes"),
+            ("HOST_SSH_OPEN", "no"),
+            ("HOST_SSH_LOCAL", "yes"),
+            ("OUT", if k == "VR" { "1" } else { "0" }),
+            ("ZONE_AFTER_DOWN", ""),
+        ] {
+            want.push((Box::leak(format!("{k}_{what}").into_boxed_str()), v));
+        }
+    }
+    want.extend([
+        // routed: no NAT either way
+        ("VR_OUT_SOURCE", "10.201.0.50"),
+        ("VR_IN", "1"),
+        ("VR_IN_SOURCE", "198.51.100.1"),
+        ("VI_TO_VR", "no"),
+        ("ZONE_INTERFACES_AFTER_DOWN", " "),
+    ]);
+    expect_all(&r, &want);
+}
+
 /// Seconds from a KEY=VALUE line (99 if absent or not a number).
 fn seconds(r: &common::Run, key: &str) -> f64 {
     r.value(key)
