@@ -154,6 +154,8 @@ fn down_force_after_definition_deleted() {
     for p in ["IPT", "NFT"] {
         for (k, v) in [
             ("UP", "yes"),
+            ("STATUS_UP", "1"),
+            ("STATUS_SAYS", "1"),
             ("DOWN_RC", "1"),
             ("DOWN_NAMES_FILE", "1"),
             ("DOWN_SUGGESTS_FORCE", "1"),

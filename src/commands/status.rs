@@ -89,7 +89,7 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
     }
     let defs = match &only {
         Some(n) => vec![(n.clone(), definitions::load(n))],
-        None => definitions::load_all(),
+        None => with_undefined(definitions::load_all()),
     };
     let mut nets: Vec<Net> = defs.into_iter().map(|(n, d)| gather(&n, d, root)).collect();
     let (forward_policy, backend) = match root {
@@ -115,6 +115,30 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// The defined networks, then those with runtime state but no definition
+/// file any more (deleted while up): they are still on the host.
+fn with_undefined(
+    mut defs: Vec<(String, Result<Definition>)>,
+) -> Vec<(String, Result<Definition>)> {
+    let mut running: Vec<String> = std::fs::read_dir(paths::RUN_NETWORKS_DIR)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| crate::ifname::check_managed_name(n).is_ok())
+                .filter(|n| !defs.iter().any(|(d, _)| d == n))
+                .collect()
+        })
+        .unwrap_or_default();
+    running.sort();
+    for n in running {
+        let gone = fail!(
+            "{} is gone; `vnet-helper down --force {n}' takes it down",
+            paths::definition(&n).display()
+        );
+        defs.push((n, Err(gone)));
+    }
+    defs
 }
 
 fn gather(name: &str, definition: Result<Definition>, root: bool) -> Net {

@@ -2,10 +2,10 @@
 # tests/scripts/commands/down_force_after_definition_deleted.sh: a network
 # that is up (a guest's tap attached) whose definition file is then deleted,
 # as the package's prerm meets it on removal: `down` refuses naming the
-# missing file and suggesting --force, and changes nothing; `down --force`
-# takes it down from what is running: no bridge, dnsmasq, supervisor, run
-# directory or rule left, iptables-save, ip6tables-save and nft list ruleset
-# as before. Under both firewall backends (PREFIX_ keys: IPT_, NFT_).
+# missing file and suggesting --force, and changes nothing (`status` lists
+# it, saying the same); `down --force` takes it down from what is running:
+# no bridge, dnsmasq, supervisor, run directory or rule left, iptables-save,
+# ip6tables-save and nft list ruleset as before. Under both firewall backends (PREFIX_ keys: IPT_, NFT_).
 # (run by tests/commands.rs in tests/sandbox.sh; prints KEY=VALUE lines)
 # shellcheck source=tests/lib/common.sh
 source "$TESTS/lib/common.sh"
@@ -34,6 +34,11 @@ for backend in iptables nftables; do
   dns=$(pidfile_dnsmasq vn0 || true)
   rm "$(definition_file vn0)"
   snap > "$WORK/s.$p"
+
+  # status (every network) still shows it, and what to do
+  "$VH" status > "$WORK/status.$p" 2>&1
+  echo "${p}_STATUS_UP=$(grep -c '^vn0: up$' "$WORK/status.$p" || true)"
+  echo "${p}_STATUS_SAYS=$(grep -c "definition: $(definition_file vn0) is gone; \`vnet-helper down --force vn0' takes it down" "$WORK/status.$p" || true)"
 
   rc=0; "$VH" down vn0 > "$WORK/down.$p" 2>&1 || rc=$?
   echo "${p}_DOWN_RC=$rc"
