@@ -5,7 +5,8 @@
 # Prints the helper's mode after each step, whether the admin's ACL was kept,
 # whether a network that is up survives an upgrade, and what remove and purge
 # leave behind (links, rules, processes, and every file compared with the
-# container's file system before the install).
+# container's file system before the install), also of a network whose
+# definition was deleted while it was up.
 # (run by tests/systemd.rs in tests/sandbox.sh; prints KEY=VALUE lines)
 # shellcheck source=tests/lib/common.sh
 source "$TESTS/lib/common.sh"
@@ -66,9 +67,17 @@ ct dpkg-statoverride --remove /usr/libexec/vnet-helper
 ct_install_deb "$WORK/deb2/next.deb"
 echo "MODE_OVERRIDE_REMOVED=$(mode_of)"
 
-# remove while a guest holds a tap: the network goes with the package
+# a second network, up, whose definition is deleted before the remove: the
+# prerm's `down --force` takes it down all the same
+ct_sh 'printf "address = \"10.201.0.1/24\"\nidle-timeout = \"never\"\n" > /etc/vnet-helper/networks/vnet9.toml
+  /usr/libexec/vnet-helper up vnet9 && rm /etc/vnet-helper/networks/vnet9.toml' >&2
+echo "ORPHAN_UP=$(ct_sh 'test -d /sys/class/net/vnet9/bridge && systemctl is-active vnet-helper@vnet9' || true)"
+
+# remove while a guest holds a tap: the networks go with the package
 ct dpkg -r vnet-helper >&2
 echo "REMOVE_LEFT_NOTHING=$(yes_no ct_network_gone vnet0)"
+echo "REMOVE_ORPHAN_GONE=$(yes_no ct_network_gone vnet9)"
+echo "REMOVE_RULES=$(ct_rules)"
 echo "REMOVE_RUN_DIR=$(ct_sh 'ls -d /run/vnet-helper 2>/dev/null | wc -l')"
 echo "REMOVE_UNITS=$(ct_sh 'systemctl list-units --all --no-legend "vnet-helper@*" | wc -l')"
 echo "REMOVE_HELPER_PROCESSES=$(ct_sh 'pgrep -f "^/usr/libexec/vnet-helper" | wc -l')"
