@@ -205,8 +205,10 @@ pub fn create(
         .count();
     if !caller.is_root() && mine >= pool.max_per_user as usize {
         return Err(denied(format!(
-            "quota: you have {mine} networks in pool `{}' (max-per-user {})",
-            pool.prefix, pool.max_per_user
+            "quota: you have {mine} network{} in pool `{}' (max-per-user {})",
+            if mine == 1 { "" } else { "s" },
+            pool.prefix,
+            pool.max_per_user
         )));
     }
     let address = allocate_v4(pool, &used)?;

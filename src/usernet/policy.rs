@@ -58,6 +58,9 @@ pub struct Pool {
     pub idle_timeout: Option<Duration>,
     /// Line of the `[[pool]]` header.
     pub line: usize,
+    /// Lines of its `users' and `subnets' keys (what `check` cites).
+    pub users_line: usize,
+    pub subnets_line: usize,
 }
 
 impl Pool {
@@ -215,6 +218,8 @@ fn parse_pool(ctx: &Ctx, p: &Spanned<RawPool>) -> Result<Pool> {
         forward_ports: parse_forward_ports(ctx, raw)?,
         idle_timeout,
         line: ctx.line(p),
+        users_line: raw.users.as_ref().map_or(0, |u| ctx.line(u)),
+        subnets_line: subnets_line(ctx, raw),
     })
 }
 

@@ -305,10 +305,15 @@ fn table_lines(
         "add element {f} {TABLE} {BRIDGES} {{ {} }}",
         elems.join(", ")
     ));
-    // Names that are no network any more (a deleted user network, a removed
-    // definition): every network's wanted set is this bridge and all its
-    // peers, so an element outside it is stale. Deleted only when there is
-    // one (a delete costs the commit an RCU grace period).
+    stale_elements(f, w, t, &mut out);
+    out
+}
+
+/// Names in the set that are no network any more (a deleted user network,
+/// a removed definition): every network's wanted set is its bridge and all
+/// its peers, so an element outside it is stale. Deleted only when there is
+/// one (a delete costs the commit an RCU grace period).
+fn stale_elements(f: &str, w: &FamilyWant, t: &Table, out: &mut Vec<String>) {
     let stale: Vec<String> = t
         .set(BRIDGES)
         .map(|s| s.elements.iter().filter(|e| !w.bridges.contains(e)))
@@ -322,7 +327,6 @@ fn table_lines(
             stale.join(", ")
         ));
     }
-    out
 }
 
 /// Whether a chain of the host's filter table can drop or reject: its
