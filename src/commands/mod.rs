@@ -6,6 +6,7 @@
 mod check;
 mod json;
 mod mac;
+mod net;
 pub(crate) mod status;
 mod updown;
 
@@ -28,8 +29,10 @@ lease file is kept. Refused while taps are attached unless --force; --force
 also takes down a network whose definition file was deleted while it was up.";
 pub const HELP_CHECK: &str = "\
 Usage: vnet-helper check
-Validate /etc/qemu/bridge.conf (with its includes) and every network
-definition in /etc/vnet-helper/networks; print every problem with file and
+Validate /etc/qemu/bridge.conf (with its includes), every network
+definition in /etc/vnet-helper/networks, the user-networks policy
+(/etc/vnet-helper/user-networks.toml) and every user network record;
+print every problem with file and
 line. Exit 0 only if all is well. Run as a user, it checks what that user can
 read.";
 pub const HELP_MAC: &str = "\
@@ -74,6 +77,11 @@ const COMMANDS: &[Command] = &[
         name: "mac",
         help: HELP_MAC,
         run: mac::run,
+    },
+    Command {
+        name: "net",
+        help: net::HELP_NET,
+        run: net::run,
     },
     Command {
         name: "help",

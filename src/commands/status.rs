@@ -14,11 +14,11 @@ use crate::paths;
 use crate::privileges::{self, Caller};
 
 #[derive(Debug, Default)]
-struct Lease {
-    expiry: String,
-    mac: String,
-    ip: String,
-    host: String,
+pub(crate) struct Lease {
+    pub expiry: String,
+    pub mac: String,
+    pub ip: String,
+    pub host: String,
 }
 
 #[derive(Debug, Default)]
@@ -34,6 +34,8 @@ struct Tap {
 struct Net {
     name: String,
     definition: std::result::Result<Definition, String>,
+    /// A user network's owner: (uid, name shown); None for admin networks.
+    owner: Option<(u32, String)>,
     up: bool,
     bridge: bool,
     taps: Vec<Tap>,
@@ -146,6 +148,7 @@ fn gather(name: &str, definition: Result<Definition>, root: bool) -> Net {
     let mut net = Net {
         name: name.to_string(),
         definition: definition.map_err(|e| e.to_string()),
+        owner: definitions::user_owner(name),
         up: steps::is_up(&paths),
         dnsmasq_pid: dnsmasq::running(&paths),
         supervisor_pid: supervisor::alive(&paths)
@@ -251,7 +254,7 @@ fn limit_text(v: libc::rlim_t) -> String {
 }
 
 /// dnsmasq's lease file: "EXPIRY MAC IP HOSTNAME CLIENTID" per line.
-fn read_leases(paths: &paths::Network) -> Vec<Lease> {
+pub(crate) fn read_leases(paths: &paths::Network) -> Vec<Lease> {
     let text = std::fs::read_to_string(paths.leases()).unwrap_or_default();
     text.lines()
         .filter_map(|l| {
@@ -358,6 +361,9 @@ fn to_text(nets: &[Net], root: bool) -> String {
     for n in nets {
         let state = if n.up { "up" } else { "down" };
         let _ = writeln!(s, "{}: {state}", n.name);
+        if let Some((uid, owner)) = &n.owner {
+            let _ = writeln!(s, "  owner: {owner} (uid {uid})");
+        }
         match &n.definition {
             Ok(d) => {
                 let addr = d.ipv4.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
@@ -506,6 +512,8 @@ fn net_json(n: &Net) -> Value {
     };
     Value::Object(vec![
         ("name", n.name.as_str().into()),
+        ("owner", n.owner.as_ref().map(|(_, o)| o.as_str()).into()),
+        ("uid", n.owner.as_ref().map(|(u, _)| *u).into()),
         ("up", n.up.into()),
         ("mode", mode.into()),
         ("address", address.into()),
@@ -600,6 +608,7 @@ mod tests {
             foreign: Vec::new(),
             firewalld_zone: None,
             coexist: Vec::new(),
+            owner: None,
         };
         let mut up = blank("vn0", Ok(def));
         up.up = true;
@@ -625,14 +634,16 @@ mod tests {
         let mut down = blank("vn1", Err("vn1.toml:2: bad\tvalue\n".into()));
         down.stale = Some(false);
         down.firewalld_zone = Some(String::new());
+        down.owner = Some((4242, "alice".into()));
         vec![up, down]
     }
 
     #[test]
     fn json_is_exact() {
-        // byte for byte what the one-format!-string version printed
+        // byte for byte what the one-format!-string version printed (with
+        // the owner of user networks: vn1 is one)
         let want = concat!(
-            r#"[{"name":"vn0","up":true,"mode":"nat","address":"10.200.0.1/24","#,
+            r#"[{"name":"vn0","owner":null,"uid":null,"up":true,"mode":"nat","address":"10.200.0.1/24","#,
             r#""definition_error":null,"bridge":true,"dnsmasq_pid":7,"supervisor_pid":8,"#,
             r#""rules_present":true,"stale_rules":null,"isolation_stale":true,"#,
             r#""firewalld_zone":"vnet-helper","taps":[{"name":"tap0","attached":true,"#,
@@ -640,7 +651,7 @@ mod tests {
             r#"{"name":"tap1","attached":false,"owners":[]}],"#,
             r#""leases":[{"mac":"52:54:00:00:00:10","ip":"10.200.0.10","hostname":"we\"b\\","#,
             r#""expiry":"1700000000"}]},"#,
-            r#"{"name":"vn1","up":false,"mode":null,"address":null,"#,
+            r#"{"name":"vn1","owner":"alice","uid":4242,"up":false,"mode":null,"address":null,"#,
             r#""definition_error":"vn1.toml:2: bad\u0009value\u000a","bridge":false,"#,
             r#""dnsmasq_pid":null,"supervisor_pid":null,"rules_present":null,"#,
             r#""stale_rules":false,"isolation_stale":null,"firewalld_zone":"","taps":[],"#,

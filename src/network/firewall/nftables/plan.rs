@@ -305,7 +305,28 @@ fn table_lines(
         "add element {f} {TABLE} {BRIDGES} {{ {} }}",
         elems.join(", ")
     ));
+    stale_elements(f, w, t, &mut out);
     out
+}
+
+/// Names in the set that are no network any more (a deleted user network,
+/// a removed definition): every network's wanted set is its bridge and all
+/// its peers, so an element outside it is stale. Deleted only when there is
+/// one (a delete costs the commit an RCU grace period).
+fn stale_elements(f: &str, w: &FamilyWant, t: &Table, out: &mut Vec<String>) {
+    let stale: Vec<String> = t
+        .set(BRIDGES)
+        .map(|s| s.elements.iter().filter(|e| !w.bridges.contains(e)))
+        .into_iter()
+        .flatten()
+        .map(|e| format!("\"{e}\""))
+        .collect();
+    if !stale.is_empty() {
+        out.push(format!(
+            "delete element {f} {TABLE} {BRIDGES} {{ {} }}",
+            stale.join(", ")
+        ));
+    }
 }
 
 /// Whether a chain of the host's filter table can drop or reject: its
