@@ -218,7 +218,7 @@ fn policy_refusals_auto_create_and_list() {
         return;
     };
     // refused before any work: nothing at all changed, not even /run/vnet-helper
-    refused_saying(&r, "NONMEMBER", &["vu-carol", "member"]);
+    refused_saying(&r, "NONMEMBER", &["member", "`vu-'"]);
     let no_pool = |n: &str| {
         format!("vnet-helper: no pool of user networks has a prefix that `{n}' starts with")
     };
@@ -230,10 +230,10 @@ fn policy_refusals_auto_create_and_list() {
     refused(&r, "DOTDOT");
     refused_saying(&r, "MODE", &["routed"]);
     refused_saying(&r, "BADMODE", &["bogus"]);
-    refused_saying(&r, "IPV6", &["vu-x"]);
+    refused_saying(&r, "IPV6", &["ipv6"]);
     refused(&r, "FWD_OFF");
-    refused_saying(&r, "FWD_LOW", &["80"]);
-    refused_saying(&r, "FWD_OUT", &["30000"]);
+    refused_saying(&r, "FWD_LOW", &["tcp:80:.10:80"]);
+    refused_saying(&r, "FWD_OUT", &["tcp:30000:.10:80"]);
     refused_saying(&r, "FWD_SPAN", &["20090-20110"]);
     refused_saying(&r, "FWD_NONMEMBER", &["member"]);
     expect(&r, "PRE_SAME", "same");

@@ -42,8 +42,8 @@ done < "$WORK/pids"
 echo "T_ALL=$(since "$t0")"
 echo "CREATED=$ok"; echo "QUOTA_REFUSED=$quota"; echo "OTHER_REFUSED=$other"
 echo "RECORDS=$(find /var/lib/vnet-helper/user-networks -name 'vc-*.toml' | wc -l)"
-"$VH" net list --json > "$WORK/all.json"
-python3 - "$WORK/all.json" <<'PY'
+"$VH" net list --json > "$WORK/all.json" || echo "LIST_RC=$?"
+python3 - "$WORK/all.json" <<'PY' || echo "PYTHON_FAILED=$?"
 import ipaddress, json, sys
 nets = json.load(open(sys.argv[1]))
 pool = ipaddress.ip_network("10.240.0.0/16")

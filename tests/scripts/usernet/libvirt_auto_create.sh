@@ -42,8 +42,8 @@ virsh_u start lv1 >&2
 echo "T_START=$(since "$t")"
 echo "RECORD=$(yes_no test -e "$(un_record va-lv)")"
 echo "TAP_MASTER=$(master_of "$(lv_tap lv1)")"
-"$VH" net list --json > "$WORK/list.json"
-python3 - "$WORK/list.json" <<'PY'
+"$VH" net list --json > "$WORK/list.json" || echo "LIST_RC=$?"
+python3 - "$WORK/list.json" <<'PY' || echo "PYTHON_FAILED=$?"
 import json, sys
 n = [n for n in json.load(open(sys.argv[1])) if n["name"] == "va-lv"]
 print("LV_OWNER=%s" % (n[0]["owner"] + " " + str(n[0]["uid"]) if n else "none"))

@@ -61,9 +61,13 @@ echo "PING_0_B=$(ping_ok g0 "$IP_B")"
 
 # the list while up: alice's one network, its tap and guest's lease
 un_net LIST_A alice net list --json
-python3 - "$WORK/out.LIST_A" <<'PY'
+python3 - "$WORK/out.LIST_A" <<'PY' || echo "PYTHON_FAILED=$?"
 import json, sys
-nets = json.load(open(sys.argv[1]))
+try:
+    nets = json.load(open(sys.argv[1]))
+except ValueError as e:
+    nets = []
+    print("LA_ERROR=%s" % e)
 print("LA_COUNT=%d" % len(nets))
 n = nets[0] if nets else {}
 print("LA_NAME=%s" % n.get("name"))

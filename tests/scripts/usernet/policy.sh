@@ -149,7 +149,7 @@ for who in alice bob carol root; do
   un_net "JSON_$who" "$who" net list --json
   echo "JSON_${who}_NAMES=$(python3 -c 'import json,sys; print(" ".join(sorted(n["name"] for n in json.load(open(sys.argv[1])))))' "$WORK/out.JSON_$who" 2>&1)"
 done
-python3 - "$WORK/out.JSON_root" <<'PY'
+python3 - "$WORK/out.JSON_root" <<'PY' || echo "PYTHON_FAILED=$?"
 import json, sys
 nets = {n["name"]: n for n in json.load(open(sys.argv[1]))}
 keys = "name owner uid pool mode subnet gateway ipv6 state taps leases forwards"

@@ -63,13 +63,17 @@ echo "G_PING_GW=$(guest_value g1 PING_RECEIVED_GW)"
 echo "G_TCP_UPSTREAM=$(guest_value g1 TCP_UPSTREAM)"
 echo "UPSTREAM_PEERS=$(sed -n 's/^PEER=//p' "$UPSTREAM_PEERS" | sort -u | tr '\n' ' ' | sed 's/ $//')"
 echo "LEASED=$(awk '$2 == "52:54:00:ab:00:01" { print $3 }' "$(lease_file vu-lab)")"
-python3 - "$WORK/out.LIST_UP" <<'PY'
+python3 - "$WORK/out.LIST_UP" <<'PY' || echo "PYTHON_FAILED=$?"
 import json, sys
-n = json.load(open(sys.argv[1]))[0]
-print("LIST_STATE=%s" % n["state"])
-print("LIST_NTAPS=%d" % len(n["taps"]))
-print("LIST_SUBNET=%s" % n["subnet"])
-print("LIST_GATEWAY=%s" % n["gateway"])
-print("LIST_MODE=%s" % n["mode"])
+try:
+    n = json.load(open(sys.argv[1]))[0]
+except (ValueError, IndexError) as e:
+    n = {}
+    print("LIST_ERROR=%s" % e)
+print("LIST_STATE=%s" % n.get("state"))
+print("LIST_NTAPS=%d" % len(n.get("taps") or []))
+print("LIST_SUBNET=%s" % n.get("subnet"))
+print("LIST_GATEWAY=%s" % n.get("gateway"))
+print("LIST_MODE=%s" % n.get("mode"))
 PY
 echo "IDLE_DOWN=$(yes_no wait_for 20 net_gone vu-lab)"
