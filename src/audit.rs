@@ -74,3 +74,21 @@ pub fn network_failed(uid: u32, bridge: &str, reason: &str) {
         &format!("network failed: uid={uid} bridge={bridge} reason={reason}"),
     );
 }
+
+/// A user network created or deleted (`event` says which, with details).
+pub fn user_network(uid: u32, name: &str, event: &str) {
+    send(
+        false,
+        &format!("user network: uid={uid} name={name} {event}"),
+    );
+}
+
+/// A refused (or failed) create or delete of a user network. `name` is
+/// shown escaped: it may not have passed the name rule.
+pub fn user_network_refused(uid: u32, name: &str, reason: &str) {
+    let name = crate::output::printable(name.as_bytes());
+    send(
+        true,
+        &format!("user network refused: uid={uid} name={name} reason={reason}"),
+    );
+}

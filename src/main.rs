@@ -2,8 +2,11 @@
 //! on a host bridge (`-nic bridge,br=NAME,helper=/usr/libexec/vnet-helper`).
 //!
 //! The data path of one attach call, in order:
-//!   arguments (args) -> ACL decision (acl, read with the caller's permissions)
-//!   -> network ensured if NAME is a defined network (network: definition,
+//!   arguments (args) -> which kind of bridge NAME is: an admin network (the
+//!   ACL decides, read with the caller's permissions), a user network (its
+//!   owner decides: usernet::access, which may also auto-create it) or a
+//!   plain bridge (the ACL decides, as qemu-bridge-helper)
+//!   -> network ensured if NAME is a network (network: definition,
 //!   lock, bridge, firewall, dnsmasq) -> tap made and attached (tap)
 //!   -> fd sent (fdpass) -> audit line (audit).
 //! Each privilege change is a call into `privileges`; all `unsafe` is in `sys`.
@@ -39,6 +42,7 @@ mod safe_file;
 #[allow(unsafe_code)]
 mod sys;
 mod tap;
+mod usernet;
 
 use args::{AttachRequest, Invocation};
 use error::{Kind, Result};
@@ -144,13 +148,10 @@ fn attach(req: &AttachRequest, caller: &Caller) -> i32 {
 fn attach_steps(req: &AttachRequest, caller: &Caller, sock: &UnixStream) -> Result<String> {
     privileges::check_no_new_privs(caller)?;
 
-    // A defined network may need a bring-up as root after the ACL says yes;
-    // a plain bridge never needs more than CAP_NET_ADMIN, so drop to that now.
-    let tap = if network::definitions::path(&req.bridge).is_some() {
-        privileges::act_as_caller(caller)?;
-        acl::check(&req.bridge)?;
-        privileges::become_root()?;
-        privileges::detach_from_caller();
+    // A network may need a bring-up as root after the ACL (admin network) or
+    // the owner check (user network) says yes; a plain bridge never needs
+    // more than CAP_NET_ADMIN, so drop to that now.
+    let tap = if is_network(&req.bridge, caller)? {
         let network_lock = network::ensure(&req.bridge, caller)?;
         privileges::narrow_for_tap()?;
         let tap = tap::create_on_bridge(&req.bridge, req.vnet_hdr, tap::HostIpv6::Off)?;
@@ -166,4 +167,25 @@ fn attach_steps(req: &AttachRequest, caller: &Caller, sock: &UnixStream) -> Resu
     };
     fdpass::send(sock, &tap.file)?;
     Ok(tap.name)
+}
+
+/// Is bridge `name` a network (admin-defined, or a user network the caller
+/// may use), the caller granted it? Then we are root and detached from the
+/// caller. If not, nothing was decided yet: bridge.conf decides.
+fn is_network(name: &str, caller: &Caller) -> Result<bool> {
+    if network::definitions::admin_path(name).is_some() {
+        privileges::act_as_caller(caller)?;
+        acl::check(name)?;
+        privileges::become_root()?;
+        privileges::detach_from_caller();
+        return Ok(true);
+    }
+    if !usernet::access::may_apply(name) {
+        return Ok(false);
+    }
+    // Decided as root (the policy and records are root's files), detached
+    // first so that the caller cannot stop us while we hold a lock.
+    privileges::become_root()?;
+    privileges::detach_from_caller();
+    Ok(usernet::access::decide(name, caller)? == usernet::access::Attach::UserNetwork)
 }

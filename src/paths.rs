@@ -8,6 +8,7 @@
 //! /etc/qemu/bridge.conf                     the ACL (qemu-bridge-helper's)
 //! /etc/vnet-helper/networks/NAME.toml       network definitions
 //! /etc/vnet-helper/config.toml              settings (firewall backend), optional
+//! /etc/vnet-helper/user-networks.toml       the pools users create networks in, optional
 //! /run/vnet-helper/                         root 0755
 //!   networks/NAME/                          root 0755, one network's runtime files:
 //!                                           dnsmasq.conf, dhcp-hosts, addn-hosts,
@@ -20,8 +21,11 @@
 //!     firewall.lock                         any change to the shared firewall state
 //!     networks/NAME.lock                    bring-up, attach and teardown of NAME
 //!     supervisors/NAME.lock                 held by NAME's supervisor while it lives
+//!     user-networks.lock                    creating and deleting user networks
 //! /var/lib/vnet-helper/                     root 0755
 //!   networks/NAME/dnsmasq.leases            kept across teardowns and reboots
+//!   user-networks/                          root 0755
+//!     NAME.toml                             a user network's record (owner, subnet...)
 //! ```
 //!
 //! Lease files of the earlier layout (/var/lib/vnet-helper/NAME/) are moved
@@ -35,6 +39,13 @@ pub const ACL_FILE: &str = "/etc/qemu/bridge.conf";
 pub const DEFINITIONS_DIR: &str = "/etc/vnet-helper/networks";
 /// The helper's own settings (the firewall backend); optional.
 pub const CONFIG_FILE: &str = "/etc/vnet-helper/config.toml";
+
+/// The admin's policy for networks that users create (usernet::policy).
+pub const USER_NETWORKS_POLICY: &str = "/etc/vnet-helper/user-networks.toml";
+/// One record per user network, NAME.toml (usernet::record).
+pub const USER_NETWORKS_DIR: &str = "/var/lib/vnet-helper/user-networks";
+/// Held while user networks are created or deleted (allocation, quota).
+pub const USER_NETWORKS_LOCK: &str = "/run/vnet-helper/lock/user-networks.lock";
 
 pub const RUN_DIR: &str = "/run/vnet-helper";
 pub const RUN_NETWORKS_DIR: &str = "/run/vnet-helper/networks";
@@ -72,6 +83,11 @@ pub const SHARED_DIRS: &[(&str, u32)] = &[
 /// The definition file of network `name` (which may not exist).
 pub fn definition(name: &str) -> PathBuf {
     Path::new(DEFINITIONS_DIR).join(format!("{name}.toml"))
+}
+
+/// The record of user network `name` (which may not exist).
+pub fn user_record(name: &str) -> PathBuf {
+    Path::new(USER_NETWORKS_DIR).join(format!("{name}.toml"))
 }
 
 /// One network's paths. `name` has passed the strict network-name rule: no
@@ -150,7 +166,11 @@ mod tests {
         let shared: Vec<PathBuf> = SHARED_DIRS
             .iter()
             .map(|(d, _)| PathBuf::from(d))
-            .chain([PathBuf::from(FIREWALL_LOCK)])
+            .chain([
+                PathBuf::from(FIREWALL_LOCK),
+                PathBuf::from(USER_NETWORKS_LOCK),
+                PathBuf::from(USER_NETWORKS_DIR),
+            ])
             .collect();
         for name in [
             "lock",

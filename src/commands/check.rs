@@ -1,5 +1,6 @@
 //! `vnet-helper check`: validate the ACL (with includes), config.toml and
-//! every network definition, print every problem with file and line, exit 0 only if all is
+//! every network definition, the user-networks policy and every user
+//! network record, print every problem with file and line, exit 0 only if all is
 //! well (like `visudo -c` or `nginx -t`). Runs with the caller's permissions:
 //! a user sees what the helper would see when called by them.
 
@@ -82,6 +83,7 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
             }
         }
     }
+    problems += check_user_networks(&subnets);
     problems += check_firewalld_zones(&zones_needed);
     if problems == 0 {
         show!("vnet-helper check: no problems found\n");
@@ -90,6 +92,82 @@ pub fn run(args: &[String], caller: &Caller) -> Result<i32> {
         say!("vnet-helper check: {problems} problem(s) found");
         Ok(1)
     }
+}
+
+/// The user-networks policy and every record: one line per problem (the
+/// number of them); unknown users and groups are warnings (they grant
+/// nothing), and a note says that user networks do not need bridge.conf.
+fn check_user_networks(admin: &[(String, Prefix<Ipv4Addr>)]) -> usize {
+    use crate::usernet::{membership::Accounts, policy, record};
+    let mut problems = 0;
+    let policy = policy::load().unwrap_or_else(|e| {
+        problems += 1;
+        say!("{e}");
+        None
+    });
+    let shown = paths::USER_NETWORKS_POLICY;
+    if let Some(p) = &policy {
+        let acc = Accounts::read();
+        for pool in &p.pools {
+            for u in &pool.users {
+                let known = match u.strip_prefix('@') {
+                    Some(g) => acc.groups.id(g).is_some(),
+                    None => acc.users.id(u).is_some(),
+                };
+                if !known {
+                    say!(
+                        "warning: {shown}:{}: `users': `{u}' does not exist (grants nothing)",
+                        pool.line
+                    );
+                }
+            }
+            for (name, net) in admin {
+                if let Some(s) = pool.subnets.iter().find(|s| s.overlaps(net)) {
+                    problems += 1;
+                    say!(
+                        "{shown}:{}: `subnets': {s} overlaps network `{name}' ({net})",
+                        pool.line
+                    );
+                }
+            }
+        }
+        say!("note: user networks do not need /etc/qemu/bridge.conf: only a network's owner (or root) may attach to it");
+    }
+    let mut seen: Vec<(String, Prefix<Ipv4Addr>)> = admin.to_vec();
+    for name in record::names() {
+        let file = paths::user_record(&name);
+        let rec = match record::load(&name) {
+            Ok(r) => r,
+            Err(e) => {
+                problems += 1;
+                say!("{e}");
+                continue;
+            }
+        };
+        let why = if let Some(def) = definitions::admin_path(&name) {
+            Some(format!(
+                "network `{name}' also has an admin definition ({}), which wins",
+                def.display()
+            ))
+        } else if policy.is_none() {
+            Some(format!(
+                "user network `{name}', but {shown} does not exist or is invalid"
+            ))
+        } else if policy.as_ref().and_then(|p| p.pool(&rec.pool)).is_none() {
+            Some(format!("its pool `{}' is not in {shown}", rec.pool))
+        } else {
+            let net = rec.address.subnet();
+            seen.iter()
+                .find(|(_, s)| s.overlaps(&net))
+                .map(|(o, s)| format!("subnet {net} overlaps network `{o}' ({s})"))
+        };
+        if let Some(why) = why {
+            problems += 1;
+            say!("{}: {why}", file.display());
+        }
+        seen.push((name, rec.address.subnet()));
+    }
+    problems
 }
 
 /// When firewalld runs: is every zone the defined networks need installed

@@ -5,6 +5,7 @@
 
 mod check;
 mod mac;
+mod net;
 pub(crate) mod status;
 mod updown;
 
@@ -72,6 +73,11 @@ const COMMANDS: &[Command] = &[
         name: "mac",
         help: HELP_MAC,
         run: mac::run,
+    },
+    Command {
+        name: "net",
+        help: net::HELP_NET,
+        run: net::run,
     },
     Command {
         name: "help",

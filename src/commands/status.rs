@@ -13,11 +13,11 @@ use crate::paths;
 use crate::privileges::{self, Caller};
 
 #[derive(Debug, Default)]
-struct Lease {
-    expiry: String,
-    mac: String,
-    ip: String,
-    host: String,
+pub(crate) struct Lease {
+    pub expiry: String,
+    pub mac: String,
+    pub ip: String,
+    pub host: String,
 }
 
 #[derive(Debug, Default)]
@@ -33,6 +33,8 @@ struct Tap {
 struct Net {
     name: String,
     definition: std::result::Result<Definition, String>,
+    /// A user network's owner: (uid, name shown); None for admin networks.
+    owner: Option<(u32, String)>,
     up: bool,
     bridge: bool,
     taps: Vec<Tap>,
@@ -121,6 +123,7 @@ fn gather(name: &str, definition: Result<Definition>, root: bool) -> Net {
     let mut net = Net {
         name: name.to_string(),
         definition: definition.map_err(|e| e.to_string()),
+        owner: definitions::user_owner(name),
         up: steps::is_up(&paths),
         dnsmasq_pid: dnsmasq::running(&paths),
         supervisor_pid: supervisor::alive(&paths)
@@ -226,7 +229,7 @@ fn limit_text(v: libc::rlim_t) -> String {
 }
 
 /// dnsmasq's lease file: "EXPIRY MAC IP HOSTNAME CLIENTID" per line.
-fn read_leases(paths: &paths::Network) -> Vec<Lease> {
+pub(crate) fn read_leases(paths: &paths::Network) -> Vec<Lease> {
     let text = std::fs::read_to_string(paths.leases()).unwrap_or_default();
     text.lines()
         .filter_map(|l| {
@@ -336,6 +339,9 @@ fn to_text(nets: &[Net], root: bool) -> String {
     for n in nets {
         let state = if n.up { "up" } else { "down" };
         let _ = writeln!(s, "{}: {state}", n.name);
+        if let Some((uid, owner)) = &n.owner {
+            let _ = writeln!(s, "  owner: {owner} (uid {uid})");
+        }
         match &n.definition {
             Ok(d) => {
                 let addr = d.ipv4.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
@@ -468,7 +474,7 @@ fn taps_text(s: &mut String, taps: &[Tap]) {
     }
 }
 
-fn q(s: &str) -> String {
+pub(crate) fn q(s: &str) -> String {
     let mut o = String::from("\"");
     for c in s.chars() {
         match c {
@@ -520,8 +526,10 @@ fn to_json(nets: &[Net]) -> String {
                 })
                 .collect();
             format!(
-                "{{\"name\":{},\"up\":{},\"mode\":{mode},\"address\":{address},\"definition_error\":{err},\"bridge\":{},\"dnsmasq_pid\":{},\"supervisor_pid\":{},\"rules_present\":{},\"stale_rules\":{},\"isolation_stale\":{},\"firewalld_zone\":{},\"taps\":[{}],\"leases\":[{}]}}",
+                "{{\"name\":{},\"owner\":{},\"uid\":{},\"up\":{},\"mode\":{mode},\"address\":{address},\"definition_error\":{err},\"bridge\":{},\"dnsmasq_pid\":{},\"supervisor_pid\":{},\"rules_present\":{},\"stale_rules\":{},\"isolation_stale\":{},\"firewalld_zone\":{},\"taps\":[{}],\"leases\":[{}]}}",
                 q(&n.name),
+                n.owner.as_ref().map_or("null".into(), |(_, o)| q(o)),
+                n.owner.as_ref().map_or("null".into(), |(u, _)| u.to_string()),
                 n.up,
                 n.bridge,
                 n.dnsmasq_pid.map(|p| p.to_string()).unwrap_or("null".into()),

@@ -130,3 +130,9 @@ pub fn network(net: &paths::Network) -> Result<Lock> {
 pub fn firewall() -> Result<Lock> {
     acquire(Path::new(paths::FIREWALL_LOCK), "the firewall")
 }
+
+/// The lock under which user networks are created and deleted: the quota
+/// count, the subnet allocation and the record's write are one step.
+pub fn user_networks() -> Result<Lock> {
+    acquire(Path::new(paths::USER_NETWORKS_LOCK), "user networks")
+}

@@ -77,9 +77,9 @@
 //!   the `to` port, which must fit below 65536.
 //! - Static hosts: unique MACs, IPs and (case-insensitively) names.
 
-mod parse;
-mod raw;
-mod values;
+pub(crate) mod parse;
+pub(crate) mod raw;
+pub(crate) mod values;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

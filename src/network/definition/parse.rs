@@ -29,9 +29,9 @@ const DEFAULT_LEASE_SECS: u64 = 3600;
 const DEFAULT_IDLE_SECS: u64 = 30;
 
 /// Where we are: turns byte offsets into "FILE:LINE: " prefixes.
-struct Ctx<'a> {
-    file: &'a str,
-    text: &'a str,
+pub(crate) struct Ctx<'a> {
+    pub file: &'a str,
+    pub text: &'a str,
 }
 
 impl Ctx<'_> {
@@ -44,18 +44,18 @@ impl Ctx<'_> {
             + 1
     }
 
-    fn line<T>(&self, s: &Spanned<T>) -> usize {
+    pub fn line<T>(&self, s: &Spanned<T>) -> usize {
         self.line_of(s.span().start)
     }
 
     /// "FILE:LINE: `key': msg", the values echoed in `msg` escaped.
-    fn bad<T>(&self, key: &str, s: &Spanned<T>, msg: impl fmt::Display) -> Error {
+    pub fn bad<T>(&self, key: &str, s: &Spanned<T>, msg: impl fmt::Display) -> Error {
         let msg = escaped(msg);
         fail!("{}:{}: `{key}': {msg}", self.file, self.line(s))
     }
 
     /// "FILE:LINE: msg", the values echoed in `msg` escaped.
-    fn at<T>(&self, s: &Spanned<T>, msg: impl fmt::Display) -> Error {
+    pub fn at<T>(&self, s: &Spanned<T>, msg: impl fmt::Display) -> Error {
         let msg = escaped(msg);
         fail!("{}:{}: {msg}", self.file, self.line(s))
     }
@@ -63,13 +63,13 @@ impl Ctx<'_> {
 
 /// A message that may echo the file's keys and values, made printable (the
 /// one escaper, [`printable`]): no terminal escapes, NULs or line separators.
-fn escaped(msg: impl fmt::Display) -> String {
+pub(crate) fn escaped(msg: impl fmt::Display) -> String {
     printable(msg.to_string().as_bytes())
 }
 
 /// Turn toml/serde's error into "FILE:LINE: message", with unknown keys
 /// reported as "unknown key `foo'".
-fn toml_error(ctx: &Ctx, e: &toml::de::Error) -> Error {
+pub(crate) fn toml_error(ctx: &Ctx, e: &toml::de::Error) -> Error {
     let msg = e.message().trim();
     let msg = match msg.strip_prefix("unknown field `") {
         Some(rest) => match rest.split_once('`') {

@@ -118,7 +118,7 @@ pub fn parse_guest_v4(s: &str, net: &Prefix<Ipv4Addr>) -> std::result::Result<Ip
     Ok(ip)
 }
 
-fn check_guest_v4(ip: Ipv4Addr, net: &Prefix<Ipv4Addr>) -> std::result::Result<(), Msg> {
+pub fn check_guest_v4(ip: Ipv4Addr, net: &Prefix<Ipv4Addr>) -> std::result::Result<(), Msg> {
     if !net.contains(ip) {
         return Err(format!("{ip} is outside the subnet {}", net.subnet()));
     }
