@@ -21,7 +21,8 @@
 #   un_leftovers NAME        what is left of NAME: bridge rundir libdir record
 #                            rules (words; empty if nothing)
 #   un_syslog_start / un_syslog_stop   a syslog listener on a private /dev/log
-#   un_audited NAME WHO      yes if a line of ours in syslog names NAME and WHO
+#   un_audited NAME UID [WORD]  yes if one of our syslog lines has uid=UID,
+#                            name=NAME or bridge=NAME (and WORD)
 #   un_snapshot FILE [ERE] / un_same KEY FILE [ERE]   links, addresses,
 #                            firewall (both backends), the helper's files (but
 #                            locks; only paths matching ERE if given):
@@ -129,19 +130,33 @@ un_leftovers() {
 un_syslog_start() {
   mkdir -p /run/devov/u /run/devov/w
   mount -t overlay devov -o lowerdir=/dev,upperdir=/run/devov/u,workdir=/run/devov/w /dev
-  /usr/bin/python3 "$TESTS/tools/fake_syslogd.py" listen "$WORK/syslog.txt" &
+  rm -f /dev/log
+  # a listener without an idle timeout (the test's long waits are silent)
+  /usr/bin/python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+os.chmod("/dev/log", 0o666)
+with open(sys.argv[1], "w") as f:
+    while True:
+        f.write(s.recv(8192).decode(errors="replace") + "\n")
+        f.flush()
+' "$WORK/syslog.txt" &
   UN_SYSLOGD=$!
-  wait_for 10 test -e "$WORK/syslog.txt" || die "fake syslogd did not start"
+  wait_for 10 test -S /dev/log || die "the syslog listener did not start"
 }
 
 un_syslog_stop() {
   sleep 0.3
   kill "$UN_SYSLOGD" 2>/dev/null || true
   wait "$UN_SYSLOGD" 2>/dev/null || true
+  { echo "--- our syslog lines"; grep -F "vnet-helper[" "$WORK/syslog.txt" || true; } >&2
 }
 
 un_audited() {
-  if grep -F "vnet-helper[" "$WORK/syslog.txt" 2>/dev/null | grep -F -- "$1" | grep -qF -- "$2"; then echo yes; else echo no; fi
+  if grep -F "vnet-helper[" "$WORK/syslog.txt" 2>/dev/null | awk -v n="$1" -v u="$2" -v w="${3:-}" '
+      index($0, " uid=" u " ") && (index($0, " name=" n " ") || index($0, " bridge=" n " ")) && index($0, w) { f = 1 }
+      END { exit !f }'; then echo yes; else echo no; fi
 }
 
 un_snapshot() {

@@ -52,11 +52,11 @@ auto-create = true
 max-per-user = 1
 idle-timeout = "2s"
 EOF
-ip link add hostx type dummy
+ip link add hostx type veth peer name hostx-p
 ip addr add 10.240.0.1/24 dev hostx
 ip link set hostx up
 ip route add 10.240.1.0/24 dev hostx
-ip link add vu-taken type dummy
+ip link add vu-taken type veth peer name vu-taken-p
 define_net vu-admin 'address = "10.240.2.1/24"'
 un_snapshot "$WORK/base"
 
@@ -82,14 +82,14 @@ for who in NONMEMBER:vu-carol:4244 NOPREFIX:lab:4242 ETH0:eth0:4242 SLASH:vu-a/b
            LONG16:vu-0123456789abc:4242 PLUS:vu-a+b:4242 MODE:vu-x:4242 IPV6:vu-x:4242 \
            FWD_OFF:vu-x:4242 FWD_LOW:vf-x:4242 FWD_OUT:vf-x:4242 FWD_NONMEMBER:vf-x:4244; do
   IFS=: read -r l n u <<<"$who"
-  echo "${l}_AUDITED=$(un_audited "$n" "$u")"
+  echo "${l}_AUDITED=$(un_audited "$n" "$u" refused)"
 done
 
 # --- created; the subnet avoids the host's address and route and vu-admin
 un_net LAB alice net create vu-lab
 echo "LAB_RECORD=$(stat -c '%U:%G %a' "$(un_record vu-lab)" 2>&1)"
 echo "LAB_BRIDGE=$(yes_no link_exists vu-lab)"
-echo "LAB_AUDITED=$(un_audited vu-lab 4242)"
+echo "LAB_AUDITED=$(un_audited vu-lab 4242 created)"
 un_net BOB bob net create vu-bob
 un_net LAB2 alice net create vu-lab2
 un_snapshot "$WORK/three"
@@ -103,9 +103,9 @@ un_net QUOTA alice net create vu-lab3
 un_same LOCKED_SAME "$WORK/three"
 for who in TAKEN:vu-taken:4242 ADMIN:vu-admin:4242 OTHERS:vu-bob:4242 OTHERS2:vu-lab:4243 QUOTA:vu-lab3:4242; do
   IFS=: read -r l n u <<<"$who"
-  echo "${l}_AUDITED=$(un_audited "$n" "$u")"
+  echo "${l}_AUDITED=$(un_audited "$n" "$u" refused)"
 done
-echo "TAKEN_KIND=$(ip -o -d link show vu-taken | grep -o dummy)"
+echo "TAKEN_KIND=$(ip -o -d link show vu-taken | grep -o veth)"
 echo "ADMIN_DEF=$(yes_no test -e "$(definition_file vu-admin)")"
 echo "ADMIN_RECORD=$(yes_no test -e "$(un_record vu-admin)")"
 
@@ -126,7 +126,7 @@ echo "S3_LEFT=$(un_leftovers vs-3)"
 un_hold alice va-auto "$WORK/hold.auto"
 echo "AUTO_TAP_MASTER=$(master_of "$UN_TAP")"
 echo "AUTO_RECORD=$(yes_no test -e "$(un_record va-auto)")"
-echo "AUTO_AUDITED=$(un_audited va-auto 4242)"
+echo "AUTO_AUDITED=$(un_audited va-auto 4242 created)"
 un_net AUTOLIST alice net list --json
 echo "AUTO_OWNER=$(python3 -c 'import json,sys; print([n["owner"] for n in json.load(open(sys.argv[1])) if n["name"] == "va-auto"])' "$WORK/out.AUTOLIST")"
 AUTO_GW=$(ip -4 -o addr show dev va-auto | awk '{ print $4 }')
@@ -138,7 +138,7 @@ un_attach AUTO_QUOTA alice va-more
 un_attach AUTO_NONMEMBER carol va-carol
 un_attach AUTO_OFF alice vu-nope
 for n in va-more va-carol vu-nope; do echo "LEFT_$n=$(un_leftovers "$n")"; done
-echo "AUTO_OTHER_AUDITED=$(un_audited va-auto 4243)"
+echo "AUTO_OTHER_AUDITED=$(un_audited va-auto 4243 refused)"
 ip netns del ga
 release "$UN_HOLDER"
 
