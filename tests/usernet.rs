@@ -407,6 +407,21 @@ fn policy_refusals_auto_create_and_list() {
         ],
     );
 
+    // a member no more: the record stays, the attach is refused
+    expect_all(
+        &r,
+        &[
+            ("REVOKED_RC", "1"),
+            ("REVOKED_GOT_FD", "no"),
+            (
+                "REVOKED_STDERR",
+                "vnet-helper: network `vu-bob': you are no longer a member of pool `vu-'",
+            ),
+            ("REVOKED_BRIDGE", "no"),
+            ("REVOKED_RECORD", "yes"),
+        ],
+    );
+
     // check (it writes to stderr): the note on bridge.conf; the one problem
     // it finds is the pool around the admin network vu-admin (creates work
     // around it, as above). An unknown key is named with file and line, and

@@ -166,6 +166,13 @@ PY
 # --- check: the policy and the records; then a broken policy
 un_net CHECK root check
 cp /etc/vnet-helper/user-networks.toml "$WORK/policy.good"
+
+# --- the admin takes @vmusers out of the vu- pool: bob keeps his record but
+# may no longer attach to vu-bob
+sed '0,/"alice", "@vmusers"/s//"alice"/' "$WORK/policy.good" | un_policy
+un_attach REVOKED bob vu-bob
+echo "REVOKED_BRIDGE=$(yes_no link_exists vu-bob)"
+echo "REVOKED_RECORD=$(yes_no test -e "$(un_record vu-bob)")"
 { cat "$WORK/policy.good"; echo 'bogus-key = 1'; } | un_policy
 echo "BAD_LINE=$(( $(wc -l < "$WORK/policy.good") + 1 ))"
 un_net CHECK_BAD root check
