@@ -15,12 +15,16 @@ use crate::output::printable;
 pub const USAGE: &str = "\
 Usage: vnet-helper [--use-vnet] --br=BRIDGE --fd=UNIXFD
        vnet-helper status [--json] [NAME] | up NAME | down [--force] NAME | check | mac [SEED]
+       vnet-helper net create NAME [--mode MODE] [--ipv6] [--forward P:HP:IP:GP]... | net list [--json]
+                 | net delete [--force] NAME     (user networks, see `vnet-helper net --help')
        vnet-helper --help | --version
 
 Creates a tap device on BRIDGE for an unprivileged QEMU and passes it over the
 AF_UNIX socket UNIXFD, if /etc/qemu/bridge.conf allows BRIDGE to the caller.
 If /etc/vnet-helper/networks/BRIDGE.toml defines a network, the bridge, its
-firewall rules and dnsmasq are brought up first when they are not up yet.";
+firewall rules and dnsmasq are brought up first when they are not up yet.
+A user network (`vnet-helper net create') is attached the same way, by its
+owner only (bridge.conf is not consulted for it).";
 
 /// What one attach call asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

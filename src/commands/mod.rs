@@ -27,8 +27,10 @@ Tear network NAME down: dnsmasq, firewall rules, bridge, runtime files. The
 lease file is kept. Refused while taps are attached unless --force.";
 pub const HELP_CHECK: &str = "\
 Usage: vnet-helper check
-Validate /etc/qemu/bridge.conf (with its includes) and every network
-definition in /etc/vnet-helper/networks; print every problem with file and
+Validate /etc/qemu/bridge.conf (with its includes), every network
+definition in /etc/vnet-helper/networks, the user-networks policy
+(/etc/vnet-helper/user-networks.toml) and every user network record;
+print every problem with file and
 line. Exit 0 only if all is well. Run as a user, it checks what that user can
 read.";
 pub const HELP_MAC: &str = "\

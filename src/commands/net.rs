@@ -210,7 +210,10 @@ fn delete_steps(name: &str, force: bool, caller: &Caller) -> Result<()> {
         let _ = std::fs::remove_dir_all(&net.lib);
         let _ = std::fs::remove_dir_all(&net.run);
     }
-    record::remove(name)
+    record::remove(name)?;
+    drop(_net_lock);
+    create::reisolate(name);
+    Ok(())
 }
 
 /// The taps on bridge `name` that a process holds.

@@ -229,6 +229,7 @@ pub fn create(
             .map_or(0, |d| d.as_secs()),
     };
     record::write(&rec)?;
+    reisolate(name);
     Ok(rec)
 }
 
@@ -278,8 +279,13 @@ fn allocate_v6(pool: &Pool, used: &InUse) -> Result<Prefix<Ipv6Addr>> {
 fn resolve_forwards(req: &Request, net: &Prefix<Ipv4Addr>, used: &InUse) -> Result<Vec<Forward>> {
     let mut out: Vec<Forward> = Vec::new();
     for f in &req.forwards {
-        let fwd = record::parse_forward(f, net)
-            .map_err(|m| denied(format!("forward: {}", printable(m.as_bytes()))))?;
+        let fwd = record::parse_forward(f, net).map_err(|m| {
+            denied(format!(
+                "forward `{}': {}",
+                printable(f.as_bytes()),
+                printable(m.as_bytes())
+            ))
+        })?;
         let clash = |o: &Forward| {
             o.proto == fwd.proto
                 && o.host_ports.0 <= fwd.host_ports.1
@@ -304,6 +310,36 @@ fn resolve_forwards(req: &Request, net: &Prefix<Ipv4Addr>, used: &InUse) -> Resu
         out.push(fwd);
     }
     Ok(out)
+}
+
+/// After a user network is created or deleted (as root, under the
+/// user-networks lock): every other network that is up gets its firewall
+/// rules re-applied with the new set of peers, so isolation holds both ways
+/// at once and a deleted network's name is left in no rule. Best effort:
+/// a failure is audited (`status` shows a stale isolation list).
+pub fn reisolate(changed: &str) {
+    crate::privileges::reset_own_limits();
+    for name in definitions::names() {
+        let net = crate::paths::Network::new(&name);
+        if name == changed || !crate::network::steps::is_up(&net) {
+            continue;
+        }
+        let Ok(_lock) = lock::network(&net) else {
+            continue;
+        };
+        let done =
+            definitions::load(&name).and_then(|def| match crate::network::steps::is_up(&net) {
+                true => crate::network::firewall::apply(&def),
+                false => Ok(()),
+            });
+        if let Err(e) = done {
+            crate::audit::network_failed(
+                0,
+                &name,
+                &format!("re-isolating after `{changed}': {}", e.message()),
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -305,6 +305,23 @@ fn table_lines(
         "add element {f} {TABLE} {BRIDGES} {{ {} }}",
         elems.join(", ")
     ));
+    // Names that are no network any more (a deleted user network, a removed
+    // definition): every network's wanted set is this bridge and all its
+    // peers, so an element outside it is stale. Deleted only when there is
+    // one (a delete costs the commit an RCU grace period).
+    let stale: Vec<String> = t
+        .set(BRIDGES)
+        .map(|s| s.elements.iter().filter(|e| !w.bridges.contains(e)))
+        .into_iter()
+        .flatten()
+        .map(|e| format!("\"{e}\""))
+        .collect();
+    if !stale.is_empty() {
+        out.push(format!(
+            "delete element {f} {TABLE} {BRIDGES} {{ {} }}",
+            stale.join(", ")
+        ));
+    }
     out
 }
 

@@ -427,8 +427,10 @@ fn a_second_network_only_adds() {
 fn setup_over_its_own_state_refills_its_chains_only() {
     // A repair (`up`) or a resumed bring-up: the network's chains are
     // flushed and refilled, the rest is in place and left alone.
-    let s = setup(&net_a(), WITH_A);
-    let fresh = setup(&net_a(), "");
+    let mut a = net_a();
+    a.peers = vec!["b".to_string()];
+    let s = setup(&a, WITH_A);
+    let fresh = setup(&a, "");
     let chains: Vec<&str> = lines(&fresh)
         .into_iter()
         .filter(|l| l.starts_with("add rule ip vnet_helper vnet-a-"))
@@ -454,6 +456,22 @@ fn setup_over_its_own_state_refills_its_chains_only() {
         assert!(lines(&r).contains(&l), "{l}\n{r}");
     }
     assert!(!r.contains("flush chain ip vnet_helper input"));
+}
+
+#[test]
+fn a_name_that_is_no_network_any_more_leaves_the_set() {
+    // `b` was deleted (a user network, a definition removed): re-applying
+    // `a`, whose peers no longer name it, takes it out of the set.
+    let s = setup(&net_a(), WITH_A);
+    assert!(
+        lines(&s).contains(&"delete element ip vnet_helper bridges { \"b\" }"),
+        "{s}"
+    );
+    assert_eq!(s.matches("delete").count(), 1, "{s}");
+    // Nothing stale: nothing deleted (a cold bring-up only adds).
+    let mut a = net_a();
+    a.peers = vec!["b".to_string()];
+    assert!(!setup(&a, WITH_A).contains("delete"));
 }
 
 #[test]
