@@ -15,9 +15,11 @@
 //!   bare QEMU call; `net list` per user; `check`. Each refusal: one line,
 //!   nothing created, audited.
 //! - `sixteen_concurrent_creates`: four users race four creates each.
-//! - `isolation_lifecycle_and_delete`: veth guests with real DHCP on two
-//!   users' networks and an admin one; owner-only attach/delete; subnet and
-//!   lease across an idle teardown; delete leaves nothing behind.
+//! - `isolation_lifecycle_and_delete_{nftables,iptables}`: veth guests with
+//!   real DHCP on two users' networks and an admin one; owner-only
+//!   attach/delete; subnet and lease across an idle teardown; delete leaves
+//!   nothing behind (links, iptables-save, nft list ruleset, files, record),
+//!   with other networks up and after all are gone; per firewall backend.
 
 mod common;
 
@@ -481,11 +483,25 @@ fn sixteen_concurrent_creates() {
 }
 
 #[test]
-fn isolation_lifecycle_and_delete() {
-    const TEST: &str = "isolation_lifecycle_and_delete";
-    let Some(r) = run(TEST, "lifecycle", 300) else {
+fn isolation_lifecycle_and_delete_nftables() {
+    isolation_lifecycle_and_delete("isolation_lifecycle_and_delete_nftables", "nftables");
+}
+
+#[test]
+fn isolation_lifecycle_and_delete_iptables() {
+    isolation_lifecycle_and_delete("isolation_lifecycle_and_delete_iptables", "iptables");
+}
+
+fn isolation_lifecycle_and_delete(test: &str, backend: &str) {
+    if !common::have_root(test) {
         return;
-    };
+    }
+    let r = Sandbox::new(test, "usernet/lifecycle.sh")
+        .arg(backend)
+        .deadline(Duration::from_secs(300))
+        .run()
+        .ok();
+    expect(&r, "BACKEND", backend);
     let a = created(&r, "CREATE_A", "vu-a", "nat", "alice");
     let b = created(&r, "CREATE_B", "vu-b", "nat", "bob");
     expect_all(
@@ -523,6 +539,25 @@ fn isolation_lifecycle_and_delete() {
             ("PING_0_B", "fails"),
         ],
     );
+    // a network created, brought up and deleted while the others run:
+    // nothing of it is left, the whole ruleset is as before
+    created(&r, "CREATE_C", "vu-c", "nat", "alice");
+    expect_all(
+        &r,
+        &[
+            ("C_WHOLE", "yes"),
+            ("DELETE_C_RC", "0"),
+            ("DELETE_C_OUT_ALL", "deleted vu-c"),
+            ("C_LEFT", ""),
+            ("C_SAME_SORTED", "same"),
+        ],
+    );
+    // with nftables, byte for byte; iptables re-appends the other networks'
+    // jumps when a network is created or deleted (the same rules, in another
+    // order among our own)
+    if backend == "nftables" {
+        expect(&r, "C_SAME", "same");
+    }
     // alice's list while up: hers only, with its tap and the guest's lease
     let ip_a = r.value("IP_A");
     expect_all(
@@ -598,6 +633,7 @@ fn isolation_lifecycle_and_delete() {
             ("LIST_AFTER_OUT_ALL", "[]"),
             ("VNET0_DOWN", "yes"),
             ("END_SAME", "same"),
+            ("END_SAME_SORTED", "same"),
         ],
     );
 }

@@ -26,7 +26,8 @@
 #   un_snapshot FILE [ERE] / un_same KEY FILE [ERE]   links, addresses,
 #                            firewall (both backends), the helper's files (but
 #                            locks; only paths matching ERE if given):
-#                            KEY=same|differs (the diff on stderr)
+#                            KEY=same|differs (the diff on stderr), and
+#                            KEY_SORTED: the same with lines sorted
 
 UN_GROUP_GID=4300
 
@@ -177,4 +178,5 @@ un_same() {
   if cmp -s "$2" "$now"; then echo "$1=same"; else
     echo "$1=differs"; { echo "--- $1: differs (diff before now)"; diff "$2" "$now" || true; } >&2
   fi
+  if [ "$(sort "$2")" = "$(sort "$now")" ]; then echo "$1_SORTED=same"; else echo "$1_SORTED=differs"; fi
 }

@@ -5,6 +5,7 @@
 # the subnet and a lease kept across an idle teardown, delete refused while in
 # use and forced by root, and nothing left after delete (links, iptables-save,
 # nft list ruleset, files, record: as before the networks were created).
+# $1: the firewall backend (nftables or iptables; config.toml forces it).
 # (run by tests/usernet.rs in tests/sandbox.sh; prints KEY=VALUE lines)
 # shellcheck source=tests/lib/common.sh
 source "$TESTS/lib/common.sh"
@@ -19,6 +20,8 @@ source "$TESTS/lib/usernet.sh"
 dump_on_failure ""
 un_users
 un_syslog_start
+use_backend "$1"
+echo "BACKEND=$(fw_backend)"
 foreign_rules
 un_policy <<'EOF'
 [[pool]]
@@ -63,6 +66,17 @@ echo "PING_B_0=$(ping_ok gb "$IP_0")"
 echo "PING_0_B=$(ping_ok g0 "$IP_B")"
 
 echo "T_PINGS=$(since "$t")"
+
+# alice's second network comes and goes while the others run: delete (up, no
+# taps: torn down first) leaves links, firewall and files as before create
+un_snapshot "$WORK/before-c" "vu-c"
+un_net CREATE_C alice net create vu-c
+un_hold alice vu-c "$WORK/hold.c"
+echo "C_WHOLE=$(yes_no net_whole vu-c)"
+release "$UN_HOLDER"
+un_net DELETE_C alice net delete vu-c
+echo "C_LEFT=$(un_leftovers vu-c)"
+un_same C_SAME "$WORK/before-c" "vu-c"
 
 # the list while up: alice's one network, its tap and guest's lease
 un_net LIST_A alice net list --json
