@@ -11,9 +11,10 @@
 //! - `auto_create_through_libvirt_session`: libvirt session mode starts a
 //!   domain on a bridge that does not exist; auto-create makes it.
 //! - `policy_refusals_auto_create_and_list`: membership, prefix, names,
-//!   collisions, quota, pool exhaustion, modes, forwards; auto-create from a
-//!   bare QEMU call; `net list` per user; `check`. Each refusal: one line,
-//!   nothing created, audited.
+//!   collisions, quota, pool exhaustion, modes, forwards; IPv6 /64s;
+//!   auto-create from a bare QEMU call; a member taken out of the pool;
+//!   `net list` per user; `check`. Each refusal: one line, nothing
+//!   created, audited.
 //! - `sixteen_concurrent_creates`: four users race four creates each.
 //! - `isolation_lifecycle_and_delete_{nftables,iptables}`: veth guests with
 //!   real DHCP on two users' networks and an admin one; owner-only
@@ -328,6 +329,35 @@ fn policy_refusals_auto_create_and_list() {
     refused_saying(&r, "S3", &["pool `vs-' has no free /24 left"]);
     expect(&r, "S3_LEFT", "");
 
+    // IPv6: a /64 each from the pool's /48, on the bridge once it is up;
+    // the isolated mode as asked
+    created(&r, "V6A", "v6-a", "nat", "alice");
+    created(&r, "V6B", "v6-b", "isolated", "alice");
+    let v6 = |label: &str| {
+        let all = r.value(&format!("{label}_OUT_ALL"));
+        all.split(" | ")
+            .find_map(|l| l.strip_prefix("IPv6: "))
+            .and_then(|l| l.split(' ').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (a6, b6) = (v6("V6A"), v6("V6B"));
+    for x in [&a6, &b6] {
+        let addr = x
+            .strip_suffix("/64")
+            .and_then(|a| a.parse::<std::net::Ipv6Addr>().ok());
+        expect_true(
+            &r,
+            addr.is_some_and(|a| {
+                let s = a.segments();
+                s[..2] == [0xfd42, 0xab] && s[4..] == [0, 0, 0, 1]
+            }),
+            &format!("IPv6 gateway {x:?} is not a ::1/64 in fd42:ab::/48"),
+        );
+    }
+    expect_true(&r, a6 != b6, &format!("both got {a6}"));
+    expect(&r, "V6A_BRIDGE_V6", &a6);
+
     // auto-create from a bare attach: alice's network, a real DHCP lease on it
     expect_all(
         &r,
@@ -383,9 +413,9 @@ fn policy_refusals_auto_create_and_list() {
     expect_contains(&r, "AUTO_QUOTA_STDERR", "max-per-user 1");
 
     // net list: one's own networks; nothing for a non-member; root all
-    let alice = "va-auto vf-web vs-1 vu-lab vu-lab2";
+    let alice = "v6-a v6-b va-auto vf-web vs-1 vu-lab vu-lab2";
     let bob = "vs-2 vu-bob";
-    let all = "va-auto vf-web vs-1 vs-2 vu-bob vu-lab vu-lab2";
+    let all = "v6-a v6-b va-auto vf-web vs-1 vs-2 vu-bob vu-lab vu-lab2";
     expect_all(
         &r,
         &[

@@ -6,6 +6,7 @@
 #   vu-  alice, @vmusers; 10.240.0.0/16; max-per-user 2; no forwards
 #   vf-  alice, bob; forwards within 20000-20099
 #   vs-  alice, @vmusers; 10.242.0.0/23: room for two /24s
+#   v6-  alice; IPv6 /64s from fd42:ab::/48
 #   va-  alice, @vmusers; auto-create; max-per-user 1
 # carol is in none. In 10.240.0.0/16 the host has an address (10.240.0.0/24),
 # a route (10.240.1.0/24) and an admin network (vu-admin, 10.240.2.0/24).
@@ -43,6 +44,12 @@ forward-ports = "20000-20099"
 users = ["alice", "@vmusers"]
 prefix = "vs-"
 subnets = "10.242.0.0/23"
+
+[[pool]]
+users = ["alice"]
+prefix = "v6-"
+subnets = "10.244.0.0/16"
+ipv6-subnets = "fd42:ab::/48"
 
 [[pool]]
 users = ["alice", "@vmusers"]
@@ -121,6 +128,13 @@ un_net S1 alice net create vs-1
 un_net S2 bob net create vs-2
 un_net S3 dave net create vs-3
 echo "S3_LEFT=$(un_leftovers vs-3)"
+
+# --- IPv6 and the isolated mode: /64s of their own, on the bridge once up
+un_net V6A alice net create v6-a --ipv6
+un_net V6B alice net create v6-b --ipv6 --mode isolated
+un_hold alice v6-a "$WORK/hold.v6"
+echo "V6A_BRIDGE_V6=$(ip -6 -o addr show dev v6-a scope global | awk '{ print $4 }')"
+release "$UN_HOLDER"
 
 # --- auto-create: an attach to a free va- name creates it for the caller
 un_hold alice va-auto "$WORK/hold.auto"
