@@ -283,6 +283,24 @@ fn policy_refusals_auto_create_and_list() {
         ],
     );
 
+    // membership: the caller's groups as the kernel sees them, not /etc/group
+    expect_all(
+        &r,
+        &[
+            ("DAVE_NOGROUPS_RC", "1"),
+            (
+                "DAVE_NOGROUPS_ERR",
+                "vnet-helper: you (uid 4245) are not a member of pool `vu-' (see /etc/vnet-helper/user-networks.toml)",
+            ),
+            ("DAVE_NOGROUPS_LEFT", ""),
+            ("CAROL_GROUP_RC", "0"),
+            ("CAROL_DELETE_RC", "0"),
+            ("CAROL_DELETE_OUT_ALL", "deleted vu-carolg"),
+            ("CAROL_LEFT", ""),
+        ],
+    );
+    expect_contains(&r, "CAROL_GROUP_OUT", "created vu-carolg (nat) for carol: ");
+
     // refused under the lock: collisions and the quota; nothing changed
     refused_saying(&r, "TAKEN", &["vu-taken", "interface"]);
     refused_saying(&r, "ADMIN", &["vu-admin"]);

@@ -99,6 +99,16 @@ echo "LAB_BRIDGE=$(yes_no link_exists vu-lab)"
 echo "LAB_AUDITED=$(un_audited vu-lab 4242 created)"
 un_net BOB bob net create vu-bob
 un_net LAB2 alice net create vu-lab2
+# membership is the kernel's view of the caller: dave without his
+# supplementary groups is no member; carol with vmusers' gid is one
+as_ids() { local ids=$1; shift; setpriv --reuid="${ids%%:*}" --regid="${ids%%:*}" "$@"; }
+rc=0; as_ids 4245 --clear-groups -- "$VH" net create vu-dave > /dev/null 2> "$WORK/dave.err" || rc=$?
+echo "DAVE_NOGROUPS_RC=$rc"; echo "DAVE_NOGROUPS_ERR=$(cat "$WORK/dave.err")"
+echo "DAVE_NOGROUPS_LEFT=$(un_leftovers vu-dave)"
+rc=0; as_ids 4244 --groups="$UN_GROUP_GID" -- "$VH" net create vu-carolg > "$WORK/carolg.out" 2>&1 || rc=$?
+echo "CAROL_GROUP_RC=$rc"; echo "CAROL_GROUP_OUT=$(head -n 1 "$WORK/carolg.out")"
+un_net CAROL_DELETE carol net delete vu-carolg
+echo "CAROL_LEFT=$(un_leftovers vu-carolg)"
 un_snapshot "$WORK/three"
 
 # --- refused under the lock: collisions and quota; nothing new
