@@ -11,8 +11,8 @@
 source "$TESTS/lib/common.sh"
 # shellcheck source=tests/lib/net.sh
 source "$TESTS/lib/net.sh"
-# shellcheck source=tests/lib/host_fw.sh
-source "$TESTS/lib/host_fw.sh"
+# shellcheck source=tests/lib/host_firewalls.sh
+source "$TESTS/lib/host_firewalls.sh"
 # shellcheck source=tests/lib/launch.sh
 source "$TESTS/lib/launch.sh"
 # shellcheck source=tests/lib/usernet.sh
@@ -48,7 +48,7 @@ veth_guest ga vu-a 52:54:00:a0:00:0a
 veth_guest gb vu-b 52:54:00:b0:00:0b
 veth_guest g0 vnet0 52:54:00:00:00:00
 t=$EPOCHREALTIME
-IP_A=$(dhcp_lease ga) IP_B=$(dhcp_lease gb) IP_0=$(dhcp_lease g0)
+IP_A=$(vguest_dhcp ga || true) IP_B=$(vguest_dhcp gb || true) IP_0=$(vguest_dhcp g0 || true)
 echo "T_THREE_LEASES=$(since "$t")"
 echo "IP_A=$IP_A"; echo "IP_B=$IP_B"; echo "IP_0=$IP_0"
 
@@ -123,7 +123,7 @@ un_hold alice vu-a "$WORK/hold.a2"; HOLD_A=$UN_HOLDER
 echo "GW_A_AGAIN=$(gw_of vu-a)"
 ip link set vg-ga master vu-a up
 ip -n ga addr flush dev eth0
-echo "IP_A_AGAIN=$(dhcp_lease ga)"
+echo "IP_A_AGAIN=$(vguest_dhcp ga || true)"
 echo "PING_A_GW_AGAIN=$(ping_ok ga "$GW_A")"
 
 # delete: root --force while alice's tap is attached; bob's after his QEMU left

@@ -15,8 +15,8 @@
 source "$TESTS/lib/common.sh"
 # shellcheck source=tests/lib/net.sh
 source "$TESTS/lib/net.sh"
-# shellcheck source=tests/lib/host_fw.sh
-source "$TESTS/lib/host_fw.sh"
+# shellcheck source=tests/lib/host_firewalls.sh
+source "$TESTS/lib/host_firewalls.sh"
 # shellcheck source=tests/lib/launch.sh
 source "$TESTS/lib/launch.sh"
 # shellcheck source=tests/lib/usernet.sh
@@ -156,7 +156,7 @@ echo "AUTO_OWNER=$(python3 -c 'import json,sys; print([n["owner"] for n in json.
 AUTO_GW=$(ip -4 -o addr show dev va-auto | awk '{ print $4 }')
 echo "AUTO_GW=$AUTO_GW"
 veth_guest ga va-auto 52:54:00:a0:00:01
-echo "AUTO_LEASE=$(dhcp_lease ga)"
+echo "AUTO_LEASE=$(vguest_dhcp ga || true)"
 un_attach AUTO_OTHER bob va-auto
 un_attach AUTO_QUOTA alice va-more
 un_attach AUTO_NONMEMBER carol va-carol
