@@ -191,6 +191,7 @@ fn delete_steps(name: &str, force: bool, caller: &Caller) -> Result<()> {
     if force && !caller.is_root() {
         return Err(Error::denied("--force is for root only".to_string()));
     }
+    privileges::reset_own_limits();
     lock::prepare_dirs()?;
     let _user_lock = lock::user_networks()?;
     let net = paths::Network::new(name);
@@ -206,14 +207,15 @@ fn delete_steps(name: &str, force: bool, caller: &Caller) -> Result<()> {
                 taps.join(", ")
             )));
         }
-        privileges::reset_own_limits();
         steps::tear_down(&net)?;
         let _ = std::fs::remove_dir_all(&net.lib);
         let _ = std::fs::remove_dir_all(&net.run);
     }
     record::remove(name)?;
     drop(_net_lock);
-    create::reisolate(name);
+    // Best effort (audited): a name left in another network's rules only
+    // keeps out a bridge that no longer exists.
+    let _ = create::reisolate(name);
     Ok(())
 }
 

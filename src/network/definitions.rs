@@ -77,11 +77,18 @@ fn is_peer(name: &str) -> bool {
 /// Read and check network `name`'s definition, with its peers.
 pub fn load(name: &str) -> Result<Definition> {
     let mut def = load_one(name, &PolicyCache::new())?;
-    def.peers = names()
+    def.peers = peers(name);
+    Ok(def)
+}
+
+/// The networks network `name` is kept apart from, as they are defined now
+/// (a long-running supervisor's copy of its definition has the peers of its
+/// bring-up: a user network created since is not among them).
+pub fn peers(name: &str) -> Vec<String> {
+    names()
         .into_iter()
         .filter(|n| n != name && is_peer(n))
-        .collect();
-    Ok(def)
+        .collect()
 }
 
 /// The owner of network `name` if it is a user network: (uid, name shown).

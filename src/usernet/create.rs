@@ -192,6 +192,10 @@ pub fn create(
     caller: &Caller,
     owner_name: &str,
 ) -> Result<Record> {
+    // The caller's limits must not cut the work short half-way: a file-size
+    // limit kills us in the record's write (SIGXFSZ), a few open files make
+    // the re-isolation below fail (where root may raise them).
+    crate::privileges::reset_own_limits();
     lock::prepare_dirs()?;
     let _lock = lock::user_networks()?;
     let used = in_use()?;
@@ -231,7 +235,19 @@ pub fn create(
             .map_or(0, |d| d.as_secs()),
     };
     record::write(&rec)?;
-    reisolate(name);
+    // With the iptables backend a network keeps others out by naming them
+    // in its own rules: a network that another one which is up does not
+    // name yet must not exist (a routed network would let its guests in).
+    if let Err(e) = reisolate(name) {
+        let undone = record::remove(name);
+        let _ = reisolate(name);
+        return Err(match undone {
+            Ok(()) => e.context(format!(
+                "`{name}' not created: the other networks could not be isolated from it"
+            )),
+            Err(u) => e.and(u),
+        });
+    }
     Ok(rec)
 }
 
@@ -317,31 +333,44 @@ fn resolve_forwards(req: &Request, net: &Prefix<Ipv4Addr>, used: &InUse) -> Resu
 /// After a user network is created or deleted (as root, under the
 /// user-networks lock): every other network that is up gets its firewall
 /// rules re-applied with the new set of peers, so isolation holds both ways
-/// at once and a deleted network's name is left in no rule. Best effort:
-/// a failure is audited (`status` shows a stale isolation list).
-pub fn reisolate(changed: &str) {
+/// at once and a deleted network's name is left in no rule. A network's
+/// lock is taken before asking whether it is up: one whose bring-up is under
+/// way (it read its peers before the change) is waited for, then
+/// re-applied. Every failure is audited; the first is returned (a create is
+/// then undone; after a delete, a stale name only isolates more).
+pub fn reisolate(changed: &str) -> Result<()> {
     crate::privileges::reset_own_limits();
+    let mut results = Vec::new();
     for name in definitions::names() {
-        let net = crate::paths::Network::new(&name);
-        if name == changed || !crate::network::steps::is_up(&net) {
+        if name == changed {
             continue;
         }
-        let Ok(_lock) = lock::network(&net) else {
-            continue;
-        };
-        let done =
-            definitions::load(&name).and_then(|def| match crate::network::steps::is_up(&net) {
-                true => crate::network::firewall::apply(&def),
-                false => Ok(()),
-            });
-        if let Err(e) = done {
+        let done = reisolate_one(&name);
+        if let Err(e) = &done {
             crate::audit::network_failed(
                 0,
                 &name,
                 &format!("re-isolating after `{changed}': {}", e.message()),
             );
         }
+        results.push(done.map_err(|e| e.context(format!("network `{name}'"))));
     }
+    crate::error::all(results)
+}
+
+/// Re-apply network `name`'s rules if it is up, under its lock.
+fn reisolate_one(name: &str) -> Result<()> {
+    let net = crate::paths::Network::new(name);
+    // Free and not up: nothing to do, and a bring-up that starts later
+    // reads the new set of peers. Held: wait for it, then look.
+    let _lock = match lock::try_acquire(&net.lock())? {
+        Some(l) => l,
+        None => lock::network(&net)?,
+    };
+    if !crate::network::steps::is_up(&net) {
+        return Ok(());
+    }
+    definitions::load(name).and_then(|def| crate::network::firewall::apply(&def))
 }
 
 #[cfg(test)]

@@ -275,14 +275,22 @@ pub fn names() -> Vec<String> {
     names
 }
 
+/// The one temporary file of [`write`]: one name whatever the record, so a
+/// write killed half-way (a caller's file-size limit raises SIGXFSZ) leaves
+/// at most this file, which the next write replaces.
+const TMP_NAME: &str = ".record.tmp";
+
 /// Write the record atomically (as root, under the user-networks lock).
 pub fn write(r: &Record) -> Result<()> {
     crate::network::lock::secure_dir(paths::LIB_DIR, 0o755)?;
     crate::network::lock::secure_dir(paths::USER_NETWORKS_DIR, 0o755)?;
     let path = paths::user_record(&r.name);
-    let tmp = PathBuf::from(paths::USER_NETWORKS_DIR).join(format!(".{}.tmp", r.name));
+    let tmp = PathBuf::from(paths::USER_NETWORKS_DIR).join(TMP_NAME);
     let _ = std::fs::remove_file(&tmp);
     let written = (|| -> std::io::Result<()> {
+        // The directory first: once renamed, the record exists, so nothing
+        // that can fail (out of descriptors) may come after the rename.
+        let dir = std::fs::File::open(paths::USER_NETWORKS_DIR)?;
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -292,7 +300,8 @@ pub fn write(r: &Record) -> Result<()> {
         f.write_all(r.render().as_bytes())?;
         f.sync_all()?;
         std::fs::rename(&tmp, &path)?;
-        std::fs::File::open(paths::USER_NETWORKS_DIR)?.sync_all()
+        let _ = dir.sync_all();
+        Ok(())
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -174,3 +174,58 @@ holders_of() {
     done
   done 2>/dev/null | tr '\n' ' ' | sed 's/ $//'
 }
+
+# ---------------------------------------------------------------------------
+# User networks (issue 12) under attack: named users in private copies of
+# /etc/passwd and /etc/group (bind mounts, this mount namespace only), the
+# admin's policy, and `net` commands as those users.
+
+# ua_users: mallory 4242 (the attacker) and victor 4243 (the victim), each
+# with a group of its own, and group vmusers (4300) with both
+ua_users() {
+  local f
+  for f in passwd group; do cp "/etc/$f" "$WORK/ua.$f"; done
+  cat >> "$WORK/ua.passwd" <<'EOP'
+mallory:x:4242:4242:attacker:/nonexistent:/bin/sh
+victor:x:4243:4243:victim:/nonexistent:/bin/sh
+EOP
+  cat >> "$WORK/ua.group" <<'EOG'
+mallory:x:4242:
+victor:x:4243:
+vmusers:x:4300:mallory,victor
+EOG
+  for f in passwd group; do
+    chown root:root "$WORK/ua.$f"; chmod 0644 "$WORK/ua.$f"
+    mount --bind "$WORK/ua.$f" "/etc/$f"
+  done
+}
+
+# ua_as USER CMD...: CMD as mallory or victor (groups: its own and vmusers)
+ua_as() {
+  local id; case $1 in mallory) id=4242 ;; victor) id=4243 ;; *) die "ua_as: no user $1" ;; esac
+  shift
+  setpriv --reuid="$id" --regid="$id" --groups="$id,4300" -- "$@"
+}
+
+# ua_policy: /etc/vnet-helper/user-networks.toml (root 0644) from stdin
+ua_policy() {
+  mkdir -p /etc/vnet-helper
+  cat > /etc/vnet-helper/user-networks.toml
+  chmod 0644 /etc/vnet-helper/user-networks.toml
+}
+
+# ua_records_dir: where user network records are
+ua_records_dir() { echo /var/lib/vnet-helper/user-networks; }
+
+# ua_record NAME: NAME's record file
+ua_record() { echo "/var/lib/vnet-helper/user-networks/$1.toml"; }
+
+# ua_dir_entries DIR: the number of entries of DIR (0 if it does not exist)
+ua_dir_entries() { find "$1" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+
+# ua_pool [KEY = VALUE]...: a policy with one pool `vu-' (10.240.0.0/16,
+# every mode, group vmusers) and the extra keys given, one per argument
+ua_pool() {
+  printf '%s\n' '[[pool]]' 'users = ["@vmusers"]' 'prefix = "vu-"' 'subnets = ["10.240.0.0/16"]' \
+    'modes = ["nat", "isolated", "routed"]' "$@" | ua_policy
+}

@@ -22,6 +22,7 @@ use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 
 use crate::network::definition::Definition;
+use crate::network::definitions;
 use crate::network::firewall::{self, firewalld};
 use crate::paths;
 use crate::sys;
@@ -198,6 +199,13 @@ pub fn heal(def: &Definition, net: &paths::Network, t: Trigger) -> Option<String
     }
     let mut did = Vec::new();
     if t.ruleset {
+        // Judged and re-applied with the peers defined now, not those of
+        // the bring-up: a network created since (a user's `net create`) had
+        // this network's rules re-applied to keep it out, and restoring the
+        // old list would let it in again.
+        let mut def = def.clone();
+        def.peers = definitions::peers(&def.name);
+        let def = &def;
         let present = firewall::current().is_ok_and(|c| c.present(def));
         if !present {
             did.push(match firewall::apply(def) {
