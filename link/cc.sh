@@ -6,12 +6,28 @@
 # that one drop-in call and one warm managed-network call run (listed in
 # link/attach.order, made by link/order.sh) are placed together at the start
 # of .text. Such a call then faults in 4 windows of code instead of 23
-# scattered over 2.6 MB, about 0.15 ms of a 1.4 ms call (HACKING.md,
-# "Measurements"). Names in attach.order carry no Rust symbol hash (the
-# 17h<16 hex>E suffix changes with every compiler release): they are matched
-# here against the symbols of the objects being linked. If anything is
-# missing (no nm, no list), the link is the same without the ordering.
+# scattered over 2.6 MB (HACKING.md, "Measurements"). If anything is missing
+# (no nm, no list), the link is the same without the ordering.
+#
+# Rust symbol names change with the compiler release and the code (the
+# legacy 17h<hash>E suffix, v0 crate disambiguators Cs<hash>_, LTO's .NNNN
+# and .llvm.NNNN suffixes), so attach.order holds them without those parts
+# ("keys") and they are matched here against the symbols of the objects
+# being linked. Other names (glibc's) are used as they are.
+#
+#   link/cc.sh --keys    filter: symbol names on stdin -> keys on stdout
 set -eu
+keys='
+function key(s) {
+    if (s !~ /^_(ZN|R)/) return s
+    while (sub(/\.(llvm\.)?[0-9]+$/, "", s)) {}
+    sub(/17h[0-9a-f]+E$/, "E", s)
+    gsub(/Cs[0-9A-Za-z]+_/, "C", s)
+    return s
+}'
+if [ "${1:-}" = --keys ]; then
+    exec awk "$keys"' { print key($0) }'
+fi
 order="$(dirname "$0")/attach.order"
 out=
 prev=
@@ -30,7 +46,7 @@ list=$(mktemp "${out}.order.XXXXXX")
 trap 'rm -f "$list"' EXIT
 for a in "$@"; do
     case "$a" in *.o) nm --defined-only "$a" 2>/dev/null || true ;; esac
-done | awk -v order="$order" '
+done | awk -v order="$order" "$keys"'
     BEGIN {
         while ((getline line < order) > 0) {
             if (line == "" || line ~ /^#/) continue
@@ -38,9 +54,8 @@ done | awk -v order="$order" '
         }
     }
     NF == 3 {
-        key = $3
-        sub(/17h[0-9a-f]+E$/, "E", key)
-        if (key in want) { found[want[key]] = found[want[key]] $3 "\n"; seen[key] = 1 }
+        k = key($3)
+        if (k in want) found[want[k]] = found[want[k]] $3 "\n"
     }
     END {
         for (i = 1; i <= n; i++) {

@@ -9,8 +9,8 @@
 # call (managed network vnet0, already up) are made as uid 4242 through the
 # setuid bit under link/trace.c, which single-steps them; every function they
 # execute is listed, in the order first run (drop-in call first), by its
-# symbol name without the Rust hash (cc.sh matches names across compiler
-# releases). Rerun after changes to the attach path; a stale list costs speed
+# symbol name without the parts that change between builds (see cc.sh, which
+# matches them). Rerun after changes to the attach path; a stale list costs speed
 # only (benches/attach.sh shows it), never correctness.
 set -euo pipefail
 
@@ -38,7 +38,7 @@ if [ "${1:-}" != "--inside" ]; then
                     while (lo < hi) { mid = int((lo + hi + 1) / 2); if (addr[mid] <= off) lo = mid; else hi = mid - 1 }
                     print name[lo]
                 }
-            }' | sed -e 's/17h[0-9a-f]\{16\}E$/E/' | awk '!seen[$0]++'
+            }' | "$here/cc.sh" --keys | awk '!seen[$0]++'
     } >"$here/attach.order"
     echo "order.sh: $(grep -vc '^#' "$here/attach.order") functions in $here/attach.order"
     exit 0
