@@ -7,7 +7,7 @@
 # link/attach.order, made by link/order.sh) are placed together at the start
 # of .text. Such a call then faults in 4 windows of code instead of 23
 # scattered over 2.6 MB (HACKING.md, "Measurements"). If anything is missing
-# (no nm, no list), the link is the same without the ordering.
+# (no LLD, no nm, no list), the link is the same without the ordering.
 #
 # Rust symbol names change with the compiler release and the code (the
 # legacy 17h<hash>E suffix, v0 crate disambiguators Cs<hash>_, LTO's .NNNN
@@ -37,6 +37,12 @@ for a in "$@"; do
 done
 case "$out" in
     */vnet_helper-*) ;;
+    *) exec cc "$@" ;;
+esac
+# Only LLD (Rust's default linker here since 1.90: rustc passes -fuse-ld=lld)
+# knows --symbol-ordering-file; GNU ld links without the ordering.
+case " $* " in
+    *" -fuse-ld=lld "*) ;;
     *) exec cc "$@" ;;
 esac
 if [ ! -r "$order" ] || ! command -v nm >/dev/null 2>&1; then
