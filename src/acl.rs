@@ -48,7 +48,7 @@
 //! first error, as qemu does) and [`validate`] (for a `check` command: keep
 //! going and report every problem in every file).
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
@@ -433,7 +433,7 @@ struct Walker<'a, 'r> {
     /// How many files were read (or tried).
     opened: usize,
     /// Validate mode: files already checked (each is reported once).
-    validated: HashSet<PathBuf>,
+    validated: BTreeSet<PathBuf>,
     /// Load mode: a fatal problem was found, nothing more is read.
     stopped: bool,
     report: &'r mut dyn FnMut(&Problem),
@@ -447,7 +447,7 @@ impl<'a, 'r> Walker<'a, 'r> {
             rules: Vec::new(),
             chain: Vec::new(),
             opened: 0,
-            validated: HashSet::new(),
+            validated: BTreeSet::new(),
             stopped: false,
             report,
         }

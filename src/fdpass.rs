@@ -5,10 +5,10 @@
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 
+use nix::errno::Errno;
 use nix::sys::socket::{
     getsockname, getsockopt, sockopt, AddressFamily, SockType, SockaddrLike, SockaddrStorage,
 };
-use nix::sys::stat::{fstat, SFlag};
 use sendfd::SendWithFd;
 
 use crate::error::{OrFail, Result};
@@ -19,13 +19,11 @@ pub fn socket(fd: i32) -> Result<UnixStream> {
     let bad = |why: &str| fail!("--fd={fd}: {why}");
     let borrowed: BorrowedFd<'static> =
         sys::borrow_open_fd(fd).ok_or_else(|| bad("not an open descriptor"))?;
-    let st = fstat(borrowed.as_raw_fd()).or_fail(|| format!("--fd={fd}"))?;
-    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFSOCK {
-        return Err(bad("not a socket"));
-    }
-    let family = getsockname::<SockaddrStorage>(borrowed.as_raw_fd())
-        .ok()
-        .and_then(|a| a.family());
+    // getsockname tells both: ENOTSOCK for anything but a socket (no fstat).
+    let family = match getsockname::<SockaddrStorage>(borrowed.as_raw_fd()) {
+        Err(Errno::ENOTSOCK) => return Err(bad("not a socket")),
+        r => r.ok().and_then(|a| a.family()),
+    };
     if family != Some(AddressFamily::Unix) {
         return Err(bad("not an AF_UNIX socket"));
     }

@@ -99,8 +99,13 @@ pub fn harden_process() {
 /// If no_new_privs is set, the setuid bit was ignored at exec and nothing here
 /// can work: say why, plainly, instead of failing later with EPERM.
 pub fn check_no_new_privs(c: &Caller) -> Result<()> {
+    // An exec that gained privileges (or a root caller) is fine whatever the
+    // flag says: then there is nothing to ask the kernel.
+    if c.elevated || c.is_root() {
+        return Ok(());
+    }
     let nnp = nix::sys::prctl::get_no_new_privs().unwrap_or(false);
-    if nnp && !c.elevated && !c.is_root() && !has_effective(Capability::CAP_NET_ADMIN) {
+    if nnp && !has_effective(Capability::CAP_NET_ADMIN) {
         return Err(fail!(
             "no_new_privs is set for this process (QEMU -sandbox elevateprivileges=children, systemd \
              NoNewPrivileges=, or a container), so the setuid bit was ignored and vnet-helper has \
@@ -120,6 +125,13 @@ fn can_switch_ids() -> bool {
     getresuid()
         .map(|r| r.effective.is_root() || r.saved.is_root())
         .unwrap_or(false)
+}
+
+/// Some(euid is root) if this process can change uids at all (setuid root,
+/// or run by root), from one getresuid.
+fn switchable_euid_root() -> Option<bool> {
+    let r = getresuid().ok()?;
+    (r.effective.is_root() || r.saved.is_root()).then_some(r.effective.is_root())
 }
 
 /// Read files with the caller's permissions, keeping the saved uid 0 so that a
@@ -229,10 +241,10 @@ fn drop_bounding_except(keep: Capability) -> Result<()> {
 /// and ambient sets cleared too).
 pub fn drop_for_attach(c: &Caller) -> Result<()> {
     let keep = Capability::CAP_NET_ADMIN;
-    if can_switch_ids() {
+    if let Some(euid_root) = switchable_euid_root() {
         // Back to euid 0 first if act_as_caller() lowered it: dropping the
         // bounding set needs CAP_SETPCAP.
-        if !Uid::effective().is_root() {
+        if !euid_root {
             setresuid(c.uid, Uid::from_raw(0), Uid::from_raw(0)).or_fail(|| "regaining euid 0")?;
         }
         // The bounding set is not cleared here. It only limits what an execve

@@ -418,6 +418,9 @@ impl IfSock {
 /// are checked there, SIGPIPE is ignored here (a vanished QEMU gives EPIPE,
 /// an error, not a silent death; children get SIG_DFL back in clean_child),
 /// and argv still reaches std::env::args (glibc hands it to std's init hook).
+/// The end is _exit: nothing is left to flush (output.rs flushes every
+/// write; no C stdio is used) and no exit handler of ours exists, so std's
+/// and libc's exit-time work (locks, stdio walk, destructor lists) is skipped.
 #[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
@@ -425,7 +428,10 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
-    std::process::exit(crate::start())
+    let code = crate::start();
+    // SAFETY: _exit ends the process without returning; no Rust object is
+    // used afterwards, and everything written has been flushed (see above).
+    unsafe { libc::_exit(code) }
 }
 
 /// capset(2) once: capability `cap` alone as the effective and permitted
@@ -472,6 +478,9 @@ pub fn getgroups() -> io::Result<Vec<libc::gid_t>> {
     let n = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
     if n < 0 {
         return Err(io::Error::last_os_error());
+    }
+    if n == 0 {
+        return Ok(Vec::new());
     }
     let mut groups = vec![0 as libc::gid_t; n as usize];
     // SAFETY: the buffer holds exactly `n` gid_t, the size passed.
