@@ -1,8 +1,8 @@
 //! The steps that make and unmake a managed network, in order: `bring_up`
-//! (bridge, forwarding, firewall, supervisor with dnsmasq; every step undone
-//! if a later one fails), `tear_down`, and `refresh` (an admin's `up` on a
-//! network that is up). Each resource is its own module's business; this file
-//! only sequences them.
+//! (bridge, forwarding, supervisor with dnsmasq started, firewall, dnsmasq
+//! running; every step undone if a later one fails), `tear_down`, and
+//! `refresh` (an admin's `up` on a network that is up). Each resource is its
+//! own module's business; this file only sequences them.
 //!
 //! Everything here runs as full root (privileges::become_root) with the
 //! network's lock held, so bring-up, attach and teardown of one network never
@@ -129,16 +129,21 @@ fn bring_up_steps(def: &Definition, net: &paths::Network, done: &mut Done) -> Re
             sysctl::write(sysctl::IPV6_FORWARD, "1")?;
         }
     }
-    // 3. Firewall.
+    // 3. The supervisor, which starts dnsmasq and reports whether it runs:
+    // started now, waited for after the firewall, so that dnsmasq starts
+    // while the firewall is set up (on two CPUs, side by side). It heals
+    // nothing before the `up` marker exists (supervisor::heal).
+    done.supervisor = true;
+    let supervisor = supervisor::spawn(net)?;
+    // 4. Firewall.
     done.firewall = true;
     firewall::apply(def)?;
-    // 3b. firewalld, if it runs: the bridge into our zone (a missing zone is
+    // 4b. firewalld, if it runs: the bridge into our zone (a missing zone is
     // a warning naming the file to install, not a failure).
     firewall::firewalld::bind_or_warn(def);
-    // 4. The supervisor, which starts dnsmasq and reports whether it runs.
-    done.supervisor = true;
-    supervisor::start(net)?;
-    // 5. Up.
+    // 5. dnsmasq runs (or the bring-up fails with its error).
+    supervisor.wait(net)?;
+    // 6. Up.
     fs::write(net.up_marker(), b"").or_fail(|| net.up_marker().display().to_string())
 }
 
