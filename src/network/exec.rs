@@ -5,9 +5,13 @@
 //! (privileges::become_root), stdin/stdout/stderr of our choosing, no
 //! inherited descriptors (everything we hold is close-on-exec), default
 //! resource limits, signal dispositions and scheduling, in a session of its
-//! own that the caller's terminal cannot reach (sys::clean_child).
+//! own that the caller's terminal cannot reach (sys::clean_child). The
+//! daemons we start and do not wait for (the guard, the supervisor) get the
+//! same slate without our waiting for their exec (`spawn_unwaited`).
 
+use std::ffi::CString;
 use std::io::Write;
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -47,6 +51,20 @@ fn command_holding(program: &str, lock: Option<&Lock>) -> Command {
     let keep = lock.map(Lock::raw_fd);
     sys::clean_child(&mut cmd, privileges::DEFAULT_LIMITS, keep);
     cmd
+}
+
+/// Start `program` (absolute path) with `args` and the clean slate of
+/// `command`, its stdin, stdout and stderr `stdio`, without waiting for its
+/// exec (sys::spawn_unwaited: for the guard and the supervisor, which we do
+/// not wait for anyway). Its pid.
+pub fn spawn_unwaited(program: &str, args: &[&str], stdio: [BorrowedFd<'_>; 3]) -> Result<u32> {
+    debug_assert!(program.starts_with('/'));
+    let argv: Vec<CString> = std::iter::once(program)
+        .chain(args.iter().copied())
+        .map(|a| CString::new(a).map_err(|_| fail!("a NUL in the arguments of {program}")))
+        .collect::<Result<_>>()?;
+    sys::spawn_unwaited(&argv, stdio, privileges::DEFAULT_LIMITS)
+        .or_fail(|| format!("starting {program}"))
 }
 
 /// Run a tool (absolute path) to completion, feeding `input` on stdin; its

@@ -12,10 +12,9 @@
 //! outside the caller's login session and cgroup; otherwise it detaches itself
 //! (own session, empty environment, default limits, cwd /, root's uid).
 
-use std::fs;
+use std::fs::{self, File};
 use std::os::fd::AsFd;
 use std::path::Path;
-use std::process::{ChildStdout, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::{OrFail, Result};
@@ -64,9 +63,9 @@ pub fn start(net: &paths::Network) -> Result<()> {
 /// A supervisor on its way up: `wait` for its report.
 pub struct Starting {
     /// The read end of the detached supervisor's stdout, which it closes
-    /// once its status file says how it went (or when it dies): no polling
-    /// while it starts. None when systemd starts it.
-    stdout: Option<ChildStdout>,
+    /// once its status file says how the start went (or when it dies): no
+    /// polling while it starts. None when systemd starts it.
+    stdout: Option<File>,
     deadline: Instant,
 }
 
@@ -86,14 +85,21 @@ pub fn spawn(net: &paths::Network) -> Result<Starting> {
         None
     } else {
         let me = fs::read_link("/proc/self/exe").or_fail(|| "finding our own binary")?;
-        let mut child = exec::command(&me.to_string_lossy())
-            .args(["supervise", name])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .or_fail(|| "starting the network supervisor")?;
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .or_fail(|| "making the supervisor's pipe")?;
+        let null = fs::File::options()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .or_fail(|| "opening /dev/null")?;
+        exec::spawn_unwaited(
+            &me.to_string_lossy(),
+            &["supervise", name],
+            [null.as_fd(), write.as_fd(), null.as_fd()],
+        )
+        .map_err(|e| e.context("starting the network supervisor"))?;
         // Not waited for: it outlives us and is reparented to init.
-        child.stdout.take()
+        Some(File::from(read))
     };
     Ok(Starting {
         stdout,
@@ -106,7 +112,16 @@ impl Starting {
     /// to 10 s from its start.
     pub fn wait(mut self, net: &paths::Network) -> Result<()> {
         if let Some(pipe) = &mut self.stdout {
-            wait_for_eof(pipe, self.deadline);
+            if wait_for_eof(pipe, self.deadline) {
+                // Closed: it reported, or it is gone (its exec failed, or
+                // another supervisor holds the lock) and never will.
+                return report(net).unwrap_or_else(|| {
+                    Err(fail!(
+                        "network `{}': the supervisor exited without reporting",
+                        net.name
+                    ))
+                });
+            }
         }
         loop {
             if let Some(reported) = report(net) {
@@ -133,9 +148,9 @@ fn report(net: &paths::Network) -> Option<Result<()>> {
     Some(Err(fail!("{}", why.trim())))
 }
 
-/// Block until the supervisor closes its stdout (it reported, or died), or
-/// until `deadline`.
-fn wait_for_eof(pipe: &mut ChildStdout, deadline: Instant) {
+/// Block until the supervisor closes its stdout (true), or until `deadline`
+/// (false).
+fn wait_for_eof(pipe: &mut File, deadline: Instant) -> bool {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     use std::io::Read;
     let mut buf = [0u8; 64];
@@ -144,15 +159,15 @@ fn wait_for_eof(pipe: &mut ChildStdout, deadline: Instant) {
         let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
         let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(0) => return, // the deadline
+            Ok(0) => return false,
             Ok(_) => match pipe.read(&mut buf) {
-                Ok(0) => return,
+                Ok(0) => return true,
                 Ok(_) => {} // it wrote something: not part of the protocol, ignored
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return,
+                Err(_) => return true,
             },
             Err(nix::errno::Errno::EINTR) => {}
-            Err(_) => return,
+            Err(_) => return false,
         }
     }
 }
