@@ -10,8 +10,9 @@
 #   BENCH_NICE=-10 benches/attach.sh ...           run the timing loop (and so the helpers)
 #                                                  at that nice level (default 0)
 #   VH_BASELINE=/path/to/old/binary benches/attach.sh ...
-#                                                  also time an earlier build in the same loop
-#                                                  (before/after a change, as a ratio)
+#                                                  also time an earlier build in the same loops
+#                                                  (drop-in, warm and cold: before/after a change,
+#                                                  as ratios)
 #
 # Each call: fork, drop to uid/gid 4242 (no groups), exec the helper through its
 # setuid bit with --use-vnet --fd=N --br=br0, receive the tap fd, waitpid; timed by
