@@ -153,3 +153,50 @@ pub fn cmdline_matches(pid: u32, test: impl Fn(&[&[u8]]) -> bool) -> bool {
     let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
     !cmdline.is_empty() && test(&args)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::File;
+    use std::io::Read;
+    use std::os::fd::{AsFd, AsRawFd};
+
+    /// What spawn_unwaited's child starts with: no environment, cwd /, a
+    /// session of its own, nothing blocked (SIGUSR1 blocked here), the
+    /// descriptors given and not our (close-on-exec) end of its pipe.
+    #[test]
+    fn unwaited_child_starts_clean() {
+        use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+        let mut usr1 = SigSet::empty();
+        usr1.add(Signal::SIGUSR1);
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&usr1), None).unwrap();
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+        let inode = nix::sys::stat::fstat(read.as_raw_fd()).unwrap().st_ino;
+        let mut read = File::from(read);
+        let null = File::open("/dev/null").unwrap();
+        let script = format!(
+            "echo env=$(wc -c < /proc/$$/environ) cwd=$(pwd) \
+             leader=$(test \"$(cut -d' ' -f6 /proc/$$/stat)\" = $$ && echo yes) \
+             pipe_ends=$(ls -l /proc/$$/fd | grep -c 'pipe:.{inode}.'); grep SigBlk /proc/$$/status"
+        );
+        let pid = spawn_unwaited(
+            "/bin/sh",
+            &["-c", &script],
+            [null.as_fd(), write.as_fd(), null.as_fd()],
+        )
+        .unwrap();
+        drop(write);
+        pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&usr1), None).unwrap();
+        let mut out = String::new();
+        read.read_to_string(&mut out).unwrap();
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
+        assert!(
+            out.contains("env=0 cwd=/ leader=yes pipe_ends=1\n"),
+            "child set-up: {out}"
+        );
+        assert!(
+            out.contains("SigBlk:\t0000000000000000"),
+            "child set-up: {out}"
+        );
+    }
+}
