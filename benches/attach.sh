@@ -10,8 +10,9 @@
 #   BENCH_NICE=-10 benches/attach.sh ...           run the timing loop (and so the helpers)
 #                                                  at that nice level (default 0)
 #   VH_BASELINE=/path/to/old/binary benches/attach.sh ...
-#                                                  also time an earlier build in the same loop
-#                                                  (before/after a change, as a ratio)
+#                                                  also time an earlier build in the same loops
+#                                                  (drop-in, warm and cold: before/after a change,
+#                                                  as ratios)
 #
 # Each call: fork, drop to uid/gid 4242 (no groups), exec the helper through its
 # setuid bit with --use-vnet --fd=N --br=br0, receive the tap fd, waitpid; timed by
@@ -96,7 +97,7 @@ fi
 extra_targets() {
     # Two managed networks: vnet0 stays up (warm calls only add a tap: compare
     # with the drop-in call, target ratio <= 1.1); vnetc is torn down before
-    # every cold call (timed in a loop of its own below, target median <= 25 ms).
+    # every cold call (timed in a loop of its own below, target median <= 12 ms).
     mkdir -p /etc/vnet-helper/networks
     printf 'address = "10.201.0.1/24"\nidle-timeout = "never"\n' > /etc/vnet-helper/networks/vnet0.toml
     printf 'address = "10.202.0.1/24"\nidle-timeout = "never"\n' > /etc/vnet-helper/networks/vnetc.toml
@@ -168,15 +169,32 @@ fi
 
 # ------------------------------------------------- managed networks: warm, cold
 extra_targets
-wout=$("$CALL" -n "$N" "name=managed-warm,path=$VH,br=vnet0" "name=drop-in,path=$VH")
+wtargets=("name=managed-warm,path=$VH,br=vnet0" "name=drop-in,path=$VH")
+[ -z "$BASELINE" ] || wtargets+=("name=baseline-warm,path=/run/vh/baseline,br=vnet0")
+wout=$("$CALL" -n "$N" "${wtargets[@]}")
 warm=$(grep '^STAT managed-warm ' <<<"$wout" | field p50); drop=$(grep '^STAT drop-in ' <<<"$wout" | field p50)
 echo
 echo "  managed network, warm call (network up, a tap added), paired with drop-in calls:"
 echo "    median $(ms "$warm") ms vs $(ms "$drop") ms: $(awk -v a="$warm" -v b="$drop" 'BEGIN { printf "%.3f", a / b }') x," \
      "per round $(grep '^PAIRED ' <<<"$wout" | field p50) x (target <= 1.10)"
+if [ -n "$BASELINE" ]; then
+    echo "    baseline (VH_BASELINE) warm call in the same loop: median" \
+         "$(ms "$(grep '^STAT baseline-warm ' <<<"$wout" | field p50)") ms"
+fi
 NCOLD=${NCOLD:-40}
-cold=$("$CALL" -n "$NCOLD" -w 3 "name=managed-cold,path=$VH,br=vnetc,pre=$VH down --force vnetc >/dev/null 2>&1")
+ctargets=("name=managed-cold,path=$VH,br=vnetc,pre=$VH down --force vnetc >/dev/null 2>&1")
+[ -z "$BASELINE" ] ||
+    ctargets+=("name=baseline-cold,path=/run/vh/baseline,br=vnetc,pre=/run/vh/baseline down --force vnetc >/dev/null 2>&1")
+cold=$("$CALL" -n "$NCOLD" -w 3 "${ctargets[@]}")
 cmed=$(grep '^STAT managed-cold ' <<<"$cold" | field p50)
 echo "  managed network, cold call (bridge, firewall, supervisor and dnsmasq started, tap added),"
 echo "    $NCOLD calls: median $(ms "$cmed") ms, p10 $(ms "$(grep '^STAT managed-cold ' <<<"$cold" | field p10)") ms," \
-     "p90 $(ms "$(grep '^STAT managed-cold ' <<<"$cold" | field p90)") ms (target: median <= 25 ms)"
+     "p90 $(ms "$(grep '^STAT managed-cold ' <<<"$cold" | field p90)") ms (target: median <= 12 ms)"
+if [ -n "$BASELINE" ]; then
+    bmed=$(grep '^STAT baseline-cold ' <<<"$cold" | field p50)
+    echo "    baseline (VH_BASELINE), interleaved: median $(ms "$bmed") ms," \
+         "p10 $(ms "$(grep '^STAT baseline-cold ' <<<"$cold" | field p10)") ms," \
+         "p90 $(ms "$(grep '^STAT baseline-cold ' <<<"$cold" | field p90)") ms;" \
+         "ours/baseline $(awk -v a="$cmed" -v b="$bmed" 'BEGIN { printf "%.3f", a / b }')," \
+         "per round $(grep '^PAIRED ' <<<"$cold" | field p50)"
+fi

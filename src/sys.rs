@@ -273,34 +273,97 @@ pub fn reset_limits(limits: &[Limit]) {
 pub fn clean_child(cmd: &mut std::process::Command, limits: &'static [Limit], keep: Option<RawFd>) {
     use std::os::unix::process::CommandExt;
     // SAFETY: the closure runs in the child between fork and exec and only
-    // makes async-signal-safe system calls (signal, sigprocmask, setrlimit,
-    // umask, sched_setscheduler, setpriority, ioprio_set, sched_setaffinity,
-    // fcntl, setsid) on stack data; it allocates nothing.
+    // calls reset_for_exec, which is async-signal-safe and allocates nothing.
     unsafe {
-        cmd.pre_exec(move || {
-            // First out of the caller's session and process group: only then
-            // may the terminal's signals (ignored until here) stop us again.
-            if libc::setsid() < 0 {
-                return Err(io::Error::last_os_error());
+        cmd.pre_exec(move || reset_for_exec(limits, keep));
+    }
+}
+
+/// The clean slate of `clean_child`, in a child between fork and exec. Only
+/// async-signal-safe system calls (setsid, signal, sigprocmask, setrlimit,
+/// umask, sched_setscheduler, setpriority, ioprio_set, sched_setaffinity,
+/// fcntl) on stack data; no allocation.
+fn reset_for_exec(limits: &'static [Limit], keep: Option<RawFd>) -> io::Result<()> {
+    // First out of the caller's session and process group: only then may the
+    // terminal's signals (ignored until here) stop us again.
+    // SAFETY: setsid takes no arguments.
+    if unsafe { libc::setsid() } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: dispositions set to SIG_DFL (no handler installed) and a
+    // sigset_t on our stack, initialised by sigemptyset before use.
+    unsafe {
+        for sig in 1..libc::SIGRTMAX() {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
             }
-            for sig in 1..libc::SIGRTMAX() {
-                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                    libc::signal(sig, libc::SIG_DFL);
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    }
+    reset_limits(limits);
+    // SAFETY: umask takes a plain value.
+    unsafe { libc::umask(0o022) };
+    reset_scheduling();
+    if let Some(fd) = keep {
+        // SAFETY: clearing a descriptor's flags touches no memory; EBADF if
+        // it is not open.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Start `argv[0]` (an absolute path) with arguments `argv`, an empty
+/// environment, cwd /, `stdio` as its stdin, stdout and stderr, and the clean
+/// slate of `clean_child` (with `limits`), without waiting for its exec: std's
+/// spawn blocks until the child has exec'd, and on a busy machine a new
+/// process may wait milliseconds for a CPU while we could go on. Nobody
+/// learns why an exec failed: the child exits with status 127 (126 if its
+/// set-up failed), which the caller sees as the child's early end. Its
+/// parent must not wait for it by accident (we never do: the children
+/// started this way outlive us and are reaped by init).
+pub fn spawn_unwaited(
+    argv: &[std::ffi::CString],
+    stdio: [BorrowedFd<'_>; 3],
+    limits: &'static [Limit],
+) -> io::Result<u32> {
+    let Some(program) = argv.first() else {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    };
+    // Everything the child needs is made before the fork: it allocates
+    // nothing.
+    let args: Vec<*const libc::c_char> = argv
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let env: [*const libc::c_char; 1] = [std::ptr::null()];
+    let fds = stdio.map(|f| f.as_raw_fd());
+    // SAFETY: fork is safe to call; the child (other threads of ours do not
+    // exist in it) only makes async-signal-safe calls on memory made before
+    // the fork (dup2, chdir, reset_for_exec, execve, _exit) and never
+    // returns, so no Rust state of the parent is used or dropped twice.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        // SAFETY: in the child, as said above; dup2, chdir and execve get
+        // descriptors and pointers to NUL-terminated strings and arrays that
+        // live until exec.
+        0 => unsafe {
+            for (target, fd) in (0..).zip(fds) {
+                if libc::dup2(fd, target) < 0 {
+                    libc::_exit(126);
                 }
             }
-            let mut none: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut none);
-            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
-            reset_limits(limits);
-            libc::umask(0o022);
-            reset_scheduling();
-            if let Some(fd) = keep {
-                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
+            if libc::chdir(c"/".as_ptr()) < 0 || reset_for_exec(limits, None).is_err() {
+                libc::_exit(126);
             }
-            Ok(())
-        });
+            libc::execve(program.as_ptr(), args.as_ptr(), env.as_ptr());
+            libc::_exit(127)
+        },
+        pid => Ok(pid as u32),
     }
 }
 

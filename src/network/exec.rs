@@ -5,9 +5,13 @@
 //! (privileges::become_root), stdin/stdout/stderr of our choosing, no
 //! inherited descriptors (everything we hold is close-on-exec), default
 //! resource limits, signal dispositions and scheduling, in a session of its
-//! own that the caller's terminal cannot reach (sys::clean_child).
+//! own that the caller's terminal cannot reach (sys::clean_child). The
+//! daemons we start and do not wait for (the guard, the supervisor) get the
+//! same slate without our waiting for their exec (`spawn_unwaited`).
 
+use std::ffi::CString;
 use std::io::Write;
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -47,6 +51,20 @@ fn command_holding(program: &str, lock: Option<&Lock>) -> Command {
     let keep = lock.map(Lock::raw_fd);
     sys::clean_child(&mut cmd, privileges::DEFAULT_LIMITS, keep);
     cmd
+}
+
+/// Start `program` (absolute path) with `args` and the clean slate of
+/// `command`, its stdin, stdout and stderr `stdio`, without waiting for its
+/// exec (sys::spawn_unwaited: for the guard and the supervisor, which we do
+/// not wait for anyway). Its pid.
+pub fn spawn_unwaited(program: &str, args: &[&str], stdio: [BorrowedFd<'_>; 3]) -> Result<u32> {
+    debug_assert!(program.starts_with('/'));
+    let argv: Vec<CString> = std::iter::once(program)
+        .chain(args.iter().copied())
+        .map(|a| CString::new(a).map_err(|_| fail!("a NUL in the arguments of {program}")))
+        .collect::<Result<_>>()?;
+    sys::spawn_unwaited(&argv, stdio, privileges::DEFAULT_LIMITS)
+        .or_fail(|| format!("starting {program}"))
 }
 
 /// Run a tool (absolute path) to completion, feeding `input` on stdin; its
@@ -134,4 +152,51 @@ pub fn cmdline_matches(pid: u32, test: impl Fn(&[&[u8]]) -> bool) -> bool {
     };
     let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
     !cmdline.is_empty() && test(&args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::File;
+    use std::io::Read;
+    use std::os::fd::{AsFd, AsRawFd};
+
+    /// What spawn_unwaited's child starts with: no environment, cwd /, a
+    /// session of its own, nothing blocked (SIGUSR1 blocked here), the
+    /// descriptors given and not our (close-on-exec) end of its pipe.
+    #[test]
+    fn unwaited_child_starts_clean() {
+        use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+        let mut usr1 = SigSet::empty();
+        usr1.add(Signal::SIGUSR1);
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&usr1), None).unwrap();
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+        let inode = nix::sys::stat::fstat(read.as_raw_fd()).unwrap().st_ino;
+        let mut read = File::from(read);
+        let null = File::open("/dev/null").unwrap();
+        let script = format!(
+            "echo env=$(wc -c < /proc/$$/environ) cwd=$(pwd) \
+             leader=$(test \"$(cut -d' ' -f6 /proc/$$/stat)\" = $$ && echo yes) \
+             pipe_ends=$(ls -l /proc/$$/fd | grep -c 'pipe:.{inode}.'); grep SigBlk /proc/$$/status"
+        );
+        let pid = spawn_unwaited(
+            "/bin/sh",
+            &["-c", &script],
+            [null.as_fd(), write.as_fd(), null.as_fd()],
+        )
+        .unwrap();
+        drop(write);
+        pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&usr1), None).unwrap();
+        let mut out = String::new();
+        read.read_to_string(&mut out).unwrap();
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
+        assert!(
+            out.contains("env=0 cwd=/ leader=yes pipe_ends=1\n"),
+            "child set-up: {out}"
+        );
+        assert!(
+            out.contains("SigBlk:\t0000000000000000"),
+            "child set-up: {out}"
+        );
+    }
 }

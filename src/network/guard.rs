@@ -9,8 +9,9 @@
 //! guard takes the network's lock (freed by that death) and calls
 //! `steps::finish_abandoned`.
 
+use std::fs::File;
 use std::io::{Read, Write};
-use std::process::{ChildStdin, Stdio};
+use std::os::fd::AsFd;
 
 use crate::error::{OrFail, Result};
 use crate::network::exec;
@@ -19,26 +20,31 @@ use crate::network::exec;
 const DONE: &str = "done";
 
 pub struct Guard {
-    pipe: ChildStdin,
+    pipe: File,
 }
 
-/// Start network `name`'s guard. Called as root with the network's lock held.
+/// Start network `name`'s guard. Called as root with the network's lock
+/// held. Its exec is not waited for (exec::spawn_unwaited): should it fail,
+/// the guard is gone and `done` finds its pipe closed, as when it was killed.
 pub fn start(name: &str) -> Result<Guard> {
     let me = std::fs::read_link("/proc/self/exe").or_fail(|| "finding our own binary")?;
-    let mut child = exec::command(&me.to_string_lossy())
-        .args(["guard", name])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .or_fail(|| "starting the bring-up's guard")?;
+    let (read, write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).or_fail(|| "making the guard's pipe")?;
+    let null = File::options()
+        .write(true)
+        .open("/dev/null")
+        .or_fail(|| "opening /dev/null")?;
+    exec::spawn_unwaited(
+        &me.to_string_lossy(),
+        &["guard", name],
+        [read.as_fd(), null.as_fd(), null.as_fd()],
+    )
+    .map_err(|e| e.context("starting the bring-up's guard"))?;
     // Not waited for: it exits as soon as it reads the word, and is
     // reparented to init if we go first.
-    let pipe = child
-        .stdin
-        .take()
-        .ok_or_else(|| fail!("the guard has no stdin"))?;
-    Ok(Guard { pipe })
+    Ok(Guard {
+        pipe: File::from(write),
+    })
 }
 
 impl Guard {

@@ -32,9 +32,9 @@ pub fn ensure(name: &str, caller: &Caller) -> Result<Lock> {
     privileges::reset_own_limits();
     let def = definitions::load(name).map_err(|e| hide_from(caller, name, e))?;
     match steps::bring_up(&def, &net) {
-        Ok(()) => {
+        Ok(host_ruleset) => {
             crate::audit::network(uid, name, "brought up");
-            warn_foreign_drops(&def, uid);
+            warn_foreign_drops(&def, uid, host_ruleset);
             Ok(lock)
         }
         Err(e) => {
@@ -61,8 +61,15 @@ fn hide_from(caller: &Caller, name: &str, e: Error) -> Error {
 /// The host's own nftables tables that would drop the network's traffic:
 /// one warning line each on stderr (QEMU and libvirt show it) and in syslog,
 /// naming the chain and the rules to add (`vnet-helper status` says it too).
-fn warn_foreign_drops(def: &crate::network::definition::Definition, uid: u32) {
-    for f in firewall::foreign::diagnose(def, &firewall::take_host_ruleset()) {
+/// `host_ruleset`: as the bring-up read it, if still current; else it is
+/// read now.
+fn warn_foreign_drops(
+    def: &crate::network::definition::Definition,
+    uid: u32,
+    host_ruleset: Option<String>,
+) {
+    let ruleset = host_ruleset.unwrap_or_else(firewall::host_ruleset);
+    for f in firewall::foreign::diagnose(def, &ruleset) {
         let line = f.line(&def.name);
         say!("vnet-helper: warning: {line}");
         crate::audit::network_failed(uid, &def.name, &line);

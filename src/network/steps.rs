@@ -1,8 +1,8 @@
 //! The steps that make and unmake a managed network, in order: `bring_up`
-//! (bridge, forwarding, firewall, supervisor with dnsmasq; every step undone
-//! if a later one fails), `tear_down`, and `refresh` (an admin's `up` on a
-//! network that is up). Each resource is its own module's business; this file
-//! only sequences them.
+//! (firewall, bridge, forwarding and the supervisor with dnsmasq side by
+//! side; every step undone if a later one fails), `tear_down`, and
+//! `refresh` (an admin's `up` on a network that is up). Each resource is its
+//! own module's business; this file only sequences them.
 //!
 //! Everything here runs as full root (privileges::become_root) with the
 //! network's lock held, so bring-up, attach and teardown of one network never
@@ -36,7 +36,9 @@ struct Done {
     ip_forward_was: Option<String>,
 }
 
-pub fn bring_up(def: &Definition, net: &paths::Network) -> Result<()> {
+/// Make network `def`; the host's nftables ruleset as it read it, if still
+/// current (see `bring_up_steps`).
+pub fn bring_up(def: &Definition, net: &paths::Network) -> Result<Option<String>> {
     // A bad config.toml is refused before anything is made.
     firewall::config::load()?;
     // The guard first: whatever is made after this is undone if we die. It
@@ -47,21 +49,27 @@ pub fn bring_up(def: &Definition, net: &paths::Network) -> Result<()> {
     result
 }
 
-fn bring_up_guarded(def: &Definition, net: &paths::Network) -> Result<()> {
+fn bring_up_guarded(def: &Definition, net: &paths::Network) -> Result<Option<String>> {
+    // Without the runtime directory no dnsmasq of ours runs: every teardown
+    // stops it before it removes the directory. Then the scan of every
+    // process's command line (dnsmasq::stop) is skipped.
+    let leftovers = net.run.exists();
     lock::secure_dir(&net.run.to_string_lossy(), 0o755)?;
     // Leftovers of a bring-up that was killed: its dnsmasq must not keep the
     // ports; the bridge and the rules are adopted or replaced below.
     let resumed = net.pending_marker().exists() || net.up_marker().exists();
     let _ = fs::remove_file(net.up_marker());
     supervisor::stop(net);
-    dnsmasq::stop(net);
+    if leftovers {
+        dnsmasq::stop(net);
+    }
     write_pending(net, None)?;
 
     let mut done = Done::default();
     match bring_up_steps(def, net, &mut done) {
-        Ok(()) => {
+        Ok(host_ruleset) => {
             let _ = fs::remove_file(net.pending_marker());
-            Ok(())
+            Ok(host_ruleset)
         }
         Err(e) => Err(match undo(def, net, done, resumed) {
             Ok(()) => e,
@@ -109,37 +117,64 @@ pub fn finish_abandoned(net: &paths::Network) -> Result<()> {
     result
 }
 
-fn bring_up_steps(def: &Definition, net: &paths::Network, done: &mut Done) -> Result<()> {
-    // 1. Bridge (after refusing a colliding subnet: nothing made yet).
-    bridge::with_rtnetlink(async |h| {
-        bridge::check_collisions(h, def).await?;
-        let made = bridge::ensure(h, def).await;
-        done.bridge = match &made {
-            Ok(m) => m.created,
-            Err(_) => bridge::link(h, &def.name).await.ok().flatten().is_some(),
-        };
-        made.map(|_| ())
-    })?;
-    // 2. Forwarding (the previous value is restored if this bring-up fails).
-    if matches!(def.mode, Mode::Nat | Mode::Routed) {
-        done.ip_forward_was = sysctl::read(sysctl::IPV4_FORWARD);
-        write_pending(net, done.ip_forward_was.as_deref())?;
-        sysctl::write(sysctl::IPV4_FORWARD, "1")?;
-        if def.ipv6.is_some() {
-            sysctl::write(sysctl::IPV6_FORWARD, "1")?;
+/// The steps; the host's nftables ruleset as the firewall set-up read it,
+/// when it is still current (for `foreign::diagnose`, without a second read).
+fn bring_up_steps(
+    def: &Definition,
+    net: &paths::Network,
+    done: &mut Done,
+) -> Result<Option<String>> {
+    // The firewall is set up on a thread of its own, side by side with the
+    // bridge, forwarding and the supervisor's start: its rules name the
+    // bridge but need not find it, and its two transactions are the longest
+    // step. The scope joins it whichever way a step fails, before `undo`.
+    std::thread::scope(|s| {
+        let firewall = bridge::with_rtnetlink(async |h| {
+            // 1. A colliding subnet is refused while nothing is made yet.
+            bridge::check_collisions(h, def).await?;
+            // 2. Firewall (one read, one write transaction), started.
+            done.firewall = true;
+            let firewall = s.spawn(|| firewall::apply(def));
+            // 3. Bridge.
+            let made = bridge::ensure(h, def).await;
+            done.bridge = match &made {
+                Ok(m) => m.created,
+                Err(_) => bridge::link(h, &def.name).await.ok().flatten().is_some(),
+            };
+            made.map(|_| firewall)
+        })?;
+        // 4. Forwarding (the previous value is restored if this bring-up fails).
+        if matches!(def.mode, Mode::Nat | Mode::Routed) {
+            done.ip_forward_was = sysctl::read(sysctl::IPV4_FORWARD);
+            write_pending(net, done.ip_forward_was.as_deref())?;
+            sysctl::write(sysctl::IPV4_FORWARD, "1")?;
+            if def.ipv6.is_some() {
+                sysctl::write(sysctl::IPV6_FORWARD, "1")?;
+            }
         }
-    }
-    // 3. Firewall.
-    done.firewall = true;
-    firewall::apply(def)?;
-    // 3b. firewalld, if it runs: the bridge into our zone (a missing zone is
-    // a warning naming the file to install, not a failure).
-    firewall::firewalld::bind_or_warn(def);
-    // 4. The supervisor, which starts dnsmasq and reports whether it runs.
-    done.supervisor = true;
-    supervisor::start(net)?;
-    // 5. Up.
-    fs::write(net.up_marker(), b"").or_fail(|| net.up_marker().display().to_string())
+        // 5. The supervisor, which starts dnsmasq and reports whether it runs:
+        // started now, waited for last, so that dnsmasq starts while the
+        // firewall is set up. It heals nothing before the `up` marker exists
+        // (supervisor::heal).
+        done.supervisor = true;
+        let supervisor = supervisor::spawn(net)?;
+        // 6. The firewall, done.
+        let applied = firewall
+            .join()
+            .map_err(|_| fail!("network `{}': the firewall set-up crashed", def.name))??;
+        // 6b. firewalld, if it runs: the bridge into our zone (a missing zone
+        // is a warning naming the file to install, not a failure). Binding
+        // rewrites firewalld's tables: the ruleset read before is stale then.
+        let binding = firewall::firewalld::bind_or_warn(def);
+        let host_ruleset = applied
+            .host_ruleset
+            .filter(|_| binding == firewall::firewalld::Binding::NoFirewalld);
+        // 7. dnsmasq runs (or the bring-up fails with its error).
+        supervisor.wait(net)?;
+        // 8. Up.
+        fs::write(net.up_marker(), b"").or_fail(|| net.up_marker().display().to_string())?;
+        Ok(host_ruleset)
+    })
 }
 
 /// Undo a failed bring-up in reverse order (a leftover bridge or rules of a

@@ -159,9 +159,6 @@ fn bind_on(c: &mut Connection, iface: &str, zone: &'static str) -> Binding {
 /// what they need. The binding reached.
 pub fn bind_or_warn(def: &Definition) -> Binding {
     let b = bind(def);
-    if b != Binding::NoFirewalld {
-        super::runner::forget_host_ruleset();
-    }
     if let Some(line) = b.warning(&def.name) {
         say!("vnet-helper: warning: {line}");
         crate::audit::network_failed(0, &def.name, &line);

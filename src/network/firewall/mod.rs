@@ -37,7 +37,7 @@ pub mod nftables;
 pub mod rules;
 mod runner;
 
-pub use runner::{apply, current, host_ruleset, remove, take_host_ruleset};
+pub use runner::{apply, current, host_ruleset, remove};
 
 use crate::error::Result;
 use crate::network::definition::Definition;

@@ -6,22 +6,21 @@
 //! while iptables-restore runs, it still commits, and nobody reads or
 //! changes the firewall before it has.
 
-use std::cell::RefCell;
-
 use super::{nftables, rules, Backend, Current, Invocation};
 use crate::error::Result;
 use crate::network::definition::Definition;
 use crate::network::{exec, lock};
 
-thread_local! {
-    /// The host ruleset the last `apply` of this process read (nftables
-    /// backend), for the bring-up's diagnosis of foreign tables: one read.
-    static LAST_READ: RefCell<Option<String>> = const { RefCell::new(None) };
+/// What `apply` read on the way.
+pub struct Applied {
+    /// The host's whole nftables ruleset as it was read (nftables backend),
+    /// for the bring-up's diagnosis of foreign tables without a second read.
+    pub host_ruleset: Option<String>,
 }
 
 /// Bring network `def`'s rules to what it wants (setup, or repair): one
 /// read and, with nftables, one write transaction.
-pub fn apply(def: &Definition) -> Result<()> {
+pub fn apply(def: &Definition) -> Result<Applied> {
     let fw_lock = lock::firewall()?;
     let current = read_chosen(Some(&fw_lock))?;
     let want = rules::wanted(def);
@@ -30,8 +29,10 @@ pub fn apply(def: &Definition) -> Result<()> {
         run(&inv, Some(&fw_lock))
             .map_err(|e| e.context(format!("network `{}': firewall", def.name)))?;
     }
-    LAST_READ.with(|r| *r.borrow_mut() = current.host_ruleset().map(str::to_string));
-    remove_other(current.backend(), &def.name, &fw_lock)
+    remove_other(current.backend(), &def.name, &fw_lock)?;
+    Ok(Applied {
+        host_ruleset: current.host_ruleset().map(str::to_string),
+    })
 }
 
 /// Remove every rule of network `name`, of both backends.
@@ -74,20 +75,6 @@ pub fn host_ruleset() -> String {
     exec::tool("nft")
         .and_then(|nft| exec::run_program(&nft, &["list", "ruleset"], None))
         .unwrap_or_default()
-}
-
-/// The ruleset the last `apply` read, taken (once), else a new read.
-pub fn take_host_ruleset() -> String {
-    LAST_READ
-        .with(|r| r.borrow_mut().take())
-        .unwrap_or_else(host_ruleset)
-}
-
-/// The ruleset changed since `apply` read it (firewalld bound the bridge to
-/// a zone, which rewrites firewalld's tables): the next `take_host_ruleset`
-/// reads it afresh.
-pub(super) fn forget_host_ruleset() {
-    LAST_READ.with(|r| *r.borrow_mut() = None);
 }
 
 /// Read with the first backend config.toml allows that can read.

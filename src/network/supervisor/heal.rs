@@ -209,7 +209,7 @@ pub fn heal(def: &Definition, net: &paths::Network, t: Trigger) -> Option<String
         let present = firewall::current().is_ok_and(|c| c.present(def));
         if !present {
             did.push(match firewall::apply(def) {
-                Ok(()) => "firewall rules restored".to_string(),
+                Ok(_) => "firewall rules restored".to_string(),
                 Err(e) => format!("restoring the firewall rules: {e}"),
             });
         }

@@ -39,6 +39,7 @@ pub fn run(name: &str) -> Result<i32> {
     }
     let report = |text: String| {
         let _ = fs::write(net.supervisor_status(), text);
+        release_stdout();
     };
     let started = definitions::load(name).and_then(|def| {
         let dnsmasq = match def.needs_dnsmasq() {
@@ -80,6 +81,16 @@ pub fn run(name: &str) -> Result<i32> {
                 return result.map(|()| 0);
             }
         }
+    }
+}
+
+/// The bring-up that started us waits for our stdout to close (see
+/// `process::Starting`): once the status file says how the start went, it
+/// is /dev/null.
+fn release_stdout() {
+    if let Ok(null) = fs::OpenOptions::new().write(true).open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        let _ = nix::unistd::dup2(null.as_raw_fd(), libc::STDOUT_FILENO);
     }
 }
 
