@@ -370,7 +370,7 @@ fn reisolate_one(name: &str) -> Result<()> {
     if !crate::network::steps::is_up(&net) {
         return Ok(());
     }
-    definitions::load(name).and_then(|def| crate::network::firewall::apply(&def))
+    definitions::load(name).and_then(|def| crate::network::firewall::apply(&def).map(|_| ()))
 }
 
 #[cfg(test)]
