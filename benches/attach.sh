@@ -30,7 +30,7 @@
 # below: the section is marked "EXTENSION POINT".
 set -euo pipefail
 
-TARGET_RATIO=0.60
+TARGET_RATIO=0.50
 
 if [ "${1:-}" != "--inside" ]; then
     # ---------------------------------------------------------------- outside
