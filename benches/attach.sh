@@ -22,7 +22,7 @@
 # mount namespace): bridge br0 (up), /etc/qemu/bridge.conf = "allow br0".
 # Reported: min, p10, median, p90, mean per target; ratio ours/reference of the
 # medians, median of the per-round ratios, ratio of the p10s; the verdict against
-# the target ratio <= 0.60 uses the worse of the first two (noise can flatter one
+# the target ratio <= 0.50 uses the worse of the first two (noise can flatter one
 # of them). For context: a bare setuid exec (a setuid copy of /bin/true) and the
 # floor, benches/floor_helper.c (static C doing only the tap ioctls and the send).
 #
