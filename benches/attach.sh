@@ -103,6 +103,32 @@ extra_targets() {
     printf 'address = "10.202.0.1/24"\nidle-timeout = "never"\n' > /etc/vnet-helper/networks/vnetc.toml
     printf 'allow br0\nallow vnet0\nallow vnetc\n' > /etc/qemu/bridge.conf
     "$VH" up vnet0 >/dev/null
+    # A user network of the caller (uid 4242, named vhbench in a private
+    # /etc/passwd of this mount namespace), for its cold call: no bridge.conf
+    # line, the owner check instead.
+    cp /etc/passwd "$WORK/passwd"
+    echo 'vhbench:x:4242:4242::/nonexistent:/bin/sh' >> "$WORK/passwd"
+    chmod 0644 "$WORK/passwd"
+    mount --bind "$WORK/passwd" /etc/passwd
+    printf '[[pool]]\nusers = ["vhbench"]\nprefix = "vu-"\nsubnets = "10.240.0.0/16"\nidle-timeout = "never"\n' \
+        > /etc/vnet-helper/user-networks.toml
+    as_user "$VH" net create vu-bench >/dev/null
+}
+
+# as_user CMD...: run CMD as uid/gid 4242, no groups
+as_user() { setpriv --reuid 4242 --regid 4242 --clear-groups -- "$@"; }
+
+# The time of `net create` then `net delete` of a user network (nothing up),
+# as uid 4242, N rounds: the median of each, in ms (setpriv's exec included).
+user_create_delete_ms() {
+    local i t0 t1 t2
+    for ((i = 0; i < $1; i++)); do
+        t0=$(date +%s%N); as_user "$VH" net create vu-c$i >/dev/null
+        t1=$(date +%s%N); as_user "$VH" net delete vu-c$i >/dev/null
+        t2=$(date +%s%N)
+        echo "$(( (t1 - t0) / 1000 )) $(( (t2 - t1) / 1000 ))"
+    done | awk '{ c[NR] = $1; d[NR] = $2 } END {
+        n = asort(c); asort(d); printf "%.2f %.2f", c[int((n + 1) / 2)] / 1000, d[int((n + 1) / 2)] / 1000 }'
     # Not in the main loop: each warm call wakes that network's supervisor
     # (a port came and went), which would disturb the calls timed after it.
     # Warm calls are paired with drop-in calls in a loop of their own below.
@@ -185,11 +211,18 @@ NCOLD=${NCOLD:-40}
 ctargets=("name=managed-cold,path=$VH,br=vnetc,pre=$VH down --force vnetc >/dev/null 2>&1")
 [ -z "$BASELINE" ] ||
     ctargets+=("name=baseline-cold,path=/run/vh/baseline,br=vnetc,pre=/run/vh/baseline down --force vnetc >/dev/null 2>&1")
+ctargets+=("name=user-cold,path=$VH,br=vu-bench,pre=$VH down --force vu-bench >/dev/null 2>&1")
 cold=$("$CALL" -n "$NCOLD" -w 3 "${ctargets[@]}")
 cmed=$(grep '^STAT managed-cold ' <<<"$cold" | field p50)
 echo "  managed network, cold call (bridge, firewall, supervisor and dnsmasq started, tap added),"
 echo "    $NCOLD calls: median $(ms "$cmed") ms, p10 $(ms "$(grep '^STAT managed-cold ' <<<"$cold" | field p10)") ms," \
      "p90 $(ms "$(grep '^STAT managed-cold ' <<<"$cold" | field p90)") ms (target: median <= 12 ms)"
+umed=$(grep '^STAT user-cold ' <<<"$cold" | field p50)
+echo "  user network (issue 12), cold call in the same loop: median $(ms "$umed") ms," \
+     "$(awk -v a="$umed" -v b="$cmed" 'BEGIN { printf "%.3f", a / b }') x the admin network's"
+read -r cr_ms del_ms < <(user_create_delete_ms 20)
+echo "  user network: net create median $cr_ms ms, net delete median $del_ms ms" \
+     "(20 rounds as uid 4242, nothing up, setpriv's exec included)"
 if [ -n "$BASELINE" ]; then
     bmed=$(grep '^STAT baseline-cold ' <<<"$cold" | field p50)
     echo "    baseline (VH_BASELINE), interleaved: median $(ms "$bmed") ms," \

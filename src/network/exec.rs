@@ -124,13 +124,28 @@ pub fn stop_verified(pid: u32, is_ours: impl Fn(u32) -> bool, grace: Duration) -
         let _ = kill(target, signal);
         let deadline = Instant::now() + wait;
         while Instant::now() < deadline {
-            if !is_ours(pid) {
+            // Its command line empties as soon as its memory is released,
+            // before its sockets are closed: wait until it is a zombie (or
+            // reaped), so that a successor can bind its ports at once.
+            if !is_ours(pid) && has_exited(pid) {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
     }
     !is_ours(pid)
+}
+
+/// Has process `pid` exited: reaped, or a zombie (state Z or X in
+/// /proc/PID/stat, after the command name's closing parenthesis)?
+fn has_exited(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    let state = stat
+        .rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next());
+    matches!(state, Some('Z' | 'X') | None)
 }
 
 /// Every process whose command line satisfies `test` (see cmdline_matches).
@@ -160,6 +175,22 @@ mod tests {
     use std::fs::File;
     use std::io::Read;
     use std::os::fd::{AsFd, AsRawFd};
+
+    /// A process counts as stopped only once it is a zombie or reaped (its
+    /// empty command line alone is no proof: its sockets may still be open).
+    #[test]
+    fn exited_means_zombie_or_reaped() {
+        assert!(!has_exited(std::process::id()));
+        let mut child = std::process::Command::new("/bin/true").spawn().unwrap();
+        let pid = child.id();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !has_exited(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(has_exited(pid), "a zombie has exited");
+        child.wait().unwrap();
+        assert!(has_exited(pid), "a reaped process has exited");
+    }
 
     /// What spawn_unwaited's child starts with: no environment, cwd /, a
     /// session of its own, nothing blocked (SIGUSR1 blocked here), the
