@@ -122,17 +122,19 @@ as_user() { setpriv --reuid 4242 --regid 4242 --clear-groups -- "$@"; }
 # as uid 4242, N rounds: the median of each, in ms (setpriv's exec included).
 user_create_delete_ms() {
     local i t0 t1 t2
+    : > "$WORK/create.ms"; : > "$WORK/delete.ms"
     for ((i = 0; i < $1; i++)); do
-        t0=$(date +%s%N); as_user "$VH" net create vu-c$i >/dev/null
-        t1=$(date +%s%N); as_user "$VH" net delete vu-c$i >/dev/null
+        t0=$(date +%s%N); as_user "$VH" net create "vu-c$i" >/dev/null
+        t1=$(date +%s%N); as_user "$VH" net delete "vu-c$i" >/dev/null
         t2=$(date +%s%N)
-        echo "$(( (t1 - t0) / 1000 )) $(( (t2 - t1) / 1000 ))"
-    done | awk '{ c[NR] = $1; d[NR] = $2 } END {
-        n = asort(c); asort(d); printf "%.2f %.2f", c[int((n + 1) / 2)] / 1000, d[int((n + 1) / 2)] / 1000 }'
-    # Not in the main loop: each warm call wakes that network's supervisor
-    # (a port came and went), which would disturb the calls timed after it.
-    # Warm calls are paired with drop-in calls in a loop of their own below.
+        echo $(( (t1 - t0) / 1000 )) >> "$WORK/create.ms"
+        echo $(( (t2 - t1) / 1000 )) >> "$WORK/delete.ms"
+    done
+    echo "$(median_ms "$WORK/create.ms") $(median_ms "$WORK/delete.ms")"
 }
+
+# median_ms FILE: the median of FILE's microsecond values, in ms
+median_ms() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] / 1000 }'; }
 # =============================================================================
 # (called after the main loop: a managed network that is up wakes its
 # supervisor and dnsmasq on every interface change, which would disturb the
@@ -220,9 +222,10 @@ echo "    $NCOLD calls: median $(ms "$cmed") ms, p10 $(ms "$(grep '^STAT managed
 umed=$(grep '^STAT user-cold ' <<<"$cold" | field p50)
 echo "  user network (issue 12), cold call in the same loop: median $(ms "$umed") ms," \
      "$(awk -v a="$umed" -v b="$cmed" 'BEGIN { printf "%.3f", a / b }') x the admin network's"
+nup=$(find /run/vnet-helper/networks -maxdepth 2 -name up | wc -l)
 read -r cr_ms del_ms < <(user_create_delete_ms 20)
-echo "  user network: net create median $cr_ms ms, net delete median $del_ms ms" \
-     "(20 rounds as uid 4242, nothing up, setpriv's exec included)"
+echo "  user network: net create median $cr_ms ms, net delete median $del_ms ms (20 rounds as uid 4242," \
+     "setpriv's exec included, with $nup networks up: each create and delete re-applies their rules)"
 if [ -n "$BASELINE" ]; then
     bmed=$(grep '^STAT baseline-cold ' <<<"$cold" | field p50)
     echo "    baseline (VH_BASELINE), interleaved: median $(ms "$bmed") ms," \
