@@ -118,7 +118,7 @@ extra_targets() {
 # as_user CMD...: run CMD as uid/gid 4242, no groups
 as_user() { setpriv --reuid 4242 --regid 4242 --clear-groups -- "$@"; }
 
-# The time of `net create` then `net delete` of a user network (nothing up),
+# The time of `net create` then `net delete` of a user network,
 # as uid 4242, N rounds: the median of each, in ms (setpriv's exec included).
 user_create_delete_ms() {
     local i t0 t1 t2
