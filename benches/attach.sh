@@ -225,7 +225,7 @@ echo "  user network (issue 12), cold call in the same loop: median $(ms "$umed"
 nup=$(find /run/vnet-helper/networks -maxdepth 2 -name up | wc -l)
 read -r cr_ms del_ms < <(user_create_delete_ms 20)
 echo "  user network: net create median $cr_ms ms, net delete median $del_ms ms (20 rounds as uid 4242," \
-     "setpriv's exec included, with $nup networks up: each create and delete re-applies their rules)"
+     "setpriv's exec included, with $nup networks up; with iptables each create and delete re-applies their rules)"
 if [ -n "$BASELINE" ]; then
     bmed=$(grep '^STAT baseline-cold ' <<<"$cold" | field p50)
     echo "    baseline (VH_BASELINE), interleaved: median $(ms "$bmed") ms," \

@@ -238,6 +238,7 @@ pub fn create(
     // With the iptables backend a network keeps others out by naming them
     // in its own rules: a network that another one which is up does not
     // name yet must not exist (a routed network would let its guests in).
+    // (With nftables this reads the ruleset once and changes nothing.)
     if let Err(e) = reisolate(name) {
         let undone = record::remove(name);
         let _ = reisolate(name);
@@ -331,7 +332,10 @@ fn resolve_forwards(req: &Request, net: &Prefix<Ipv4Addr>, used: &InUse) -> Resu
 }
 
 /// After a user network is created or deleted (as root, under the
-/// user-networks lock): every other network that is up gets its firewall
+/// user-networks lock). With nftables, networks keep each other out through
+/// the shared set of managed bridges, which a network joins when it comes
+/// up: a create needs nothing, a delete takes the name out of the set.
+/// With iptables, every other network that is up gets its firewall
 /// rules re-applied with the new set of peers, so isolation holds both ways
 /// at once and a deleted network's name is left in no rule. A network's
 /// lock is taken before asking whether it is up: one whose bring-up is under
@@ -340,6 +344,12 @@ fn resolve_forwards(req: &Request, net: &Prefix<Ipv4Addr>, used: &InUse) -> Resu
 /// then undone; after a delete, a stale name only isolates more).
 pub fn reisolate(changed: &str) -> Result<()> {
     crate::privileges::reset_own_limits();
+    if !crate::network::firewall::current()?.names_peers() {
+        return match record::exists(changed) {
+            true => Ok(()),
+            false => crate::network::firewall::forget(changed),
+        };
+    }
     let mut results = Vec::new();
     for name in definitions::names() {
         if name == changed {

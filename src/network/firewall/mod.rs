@@ -37,7 +37,7 @@ pub mod nftables;
 pub mod rules;
 mod runner;
 
-pub use runner::{apply, current, host_ruleset, remove};
+pub use runner::{apply, current, forget, host_ruleset, remove};
 
 use crate::error::Result;
 use crate::network::definition::Definition;
@@ -161,6 +161,25 @@ impl Current {
             Current::Iptables(s) => s.tidy_after_teardown(),
             Current::Nftables(_) => {}
         }
+    }
+
+    /// After network `name` was deleted for good (a user network; it is
+    /// down): what still names it. nftables: its element of the `bridges`
+    /// set; iptables: nothing here (other networks' rules name their peers:
+    /// re-applying them is the caller's job, see `names_peers`).
+    fn forget(&self, name: &str) -> Plan {
+        match self {
+            Current::Iptables(_) => Plan::default(),
+            Current::Nftables(s) => s.forget(name),
+        }
+    }
+
+    /// Whether each network's rules name the other networks one by one
+    /// (iptables), so that adding or deleting one needs the others'
+    /// rules re-applied; nftables isolates through the shared set, which a
+    /// network joins when it comes up.
+    pub fn names_peers(&self) -> bool {
+        matches!(self, Current::Iptables(_))
     }
 
     /// Remove every rule and chain of network `name`; the shared parts go

@@ -49,6 +49,17 @@ pub fn remove(name: &str) -> Result<()> {
 /// Under the iptables backend, the network's leftovers of the nftables
 /// backend (an admin switched backends), when nft is there. (The nftables
 /// backend's own transaction removes the iptables backend's leftovers.)
+/// After network `name` was deleted for good: remove what still names it
+/// (see `Current::forget`).
+pub fn forget(name: &str) -> Result<()> {
+    let fw_lock = lock::firewall()?;
+    let current = read_chosen(Some(&fw_lock))?;
+    for inv in current.forget(name).steps {
+        run(&inv, Some(&fw_lock))?;
+    }
+    Ok(())
+}
+
 fn remove_other(used: Backend, name: &str, fw_lock: &lock::Lock) -> Result<()> {
     let other = used.other();
     if other != Backend::Nftables || !std::path::Path::new(nftables::NFT).is_file() {

@@ -120,6 +120,12 @@ impl State {
         plan::present(want, &self.rules)
     }
 
+    /// Take bridge `name` (a network deleted for good) out of the set of
+    /// managed bridges.
+    pub fn forget(&self, name: &str) -> Plan {
+        transaction(plan::forget_script(name, &self.rules))
+    }
+
     pub fn leftovers(&self, name: &str) -> bool {
         plan::leftovers(name, &self.rules)
     }

@@ -305,28 +305,25 @@ fn table_lines(
         "add element {f} {TABLE} {BRIDGES} {{ {} }}",
         elems.join(", ")
     ));
-    stale_elements(f, w, t, &mut out);
     out
 }
 
-/// Names in the set that are no network any more (a deleted user network,
-/// a removed definition): every network's wanted set is its bridge and all
-/// its peers, so an element outside it is stale. Deleted only when there is
-/// one (a delete costs the commit an RCU grace period).
-fn stale_elements(f: &str, w: &FamilyWant, t: &Table, out: &mut Vec<String>) {
-    let stale: Vec<String> = t
-        .set(BRIDGES)
-        .map(|s| s.elements.iter().filter(|e| !w.bridges.contains(e)))
-        .into_iter()
-        .flatten()
-        .map(|e| format!("\"{e}\""))
+/// The script that takes bridge `name`, a network that no longer exists (a
+/// deleted user network), out of the `bridges` set of each family's table
+/// where it still is; None if it is in none. Nothing else changes: setups
+/// only ever add to the set, so a bring-up that read its peers before the
+/// delete never takes a live network out.
+pub fn forget_script(name: &str, rs: &Ruleset) -> Option<String> {
+    let lines: Vec<String> = FAMILIES
+        .iter()
+        .map(|fam| family_name(*fam))
+        .filter(|f| {
+            rs.table(f, TABLE)
+                .is_some_and(|t| has_element(t, BRIDGES, name))
+        })
+        .map(|f| format!("delete element {f} {TABLE} {BRIDGES} {{ \"{name}\" }}\n"))
         .collect();
-    if !stale.is_empty() {
-        out.push(format!(
-            "delete element {f} {TABLE} {BRIDGES} {{ {} }}",
-            stale.join(", ")
-        ));
-    }
+    (!lines.is_empty()).then(|| lines.concat())
 }
 
 /// Whether a chain of the host's filter table can drop or reject: its

@@ -427,10 +427,8 @@ fn a_second_network_only_adds() {
 fn setup_over_its_own_state_refills_its_chains_only() {
     // A repair (`up`) or a resumed bring-up: the network's chains are
     // flushed and refilled, the rest is in place and left alone.
-    let mut a = net_a();
-    a.peers = vec!["b".to_string()];
-    let s = setup(&a, WITH_A);
-    let fresh = setup(&a, "");
+    let s = setup(&net_a(), WITH_A);
+    let fresh = setup(&net_a(), "");
     let chains: Vec<&str> = lines(&fresh)
         .into_iter()
         .filter(|l| l.starts_with("add rule ip vnet_helper vnet-a-"))
@@ -459,19 +457,19 @@ fn setup_over_its_own_state_refills_its_chains_only() {
 }
 
 #[test]
-fn a_name_that_is_no_network_any_more_leaves_the_set() {
-    // `b` was deleted (a user network, a definition removed): re-applying
-    // `a`, whose peers no longer name it, takes it out of the set.
-    let s = setup(&net_a(), WITH_A);
-    assert!(
-        lines(&s).contains(&"delete element ip vnet_helper bridges { \"b\" }"),
-        "{s}"
+fn a_deleted_network_leaves_the_set_and_setups_only_add() {
+    // `b` was deleted for good (a user network): forget takes it out of the
+    // set, and only that.
+    let rs = Ruleset::parse(WITH_A);
+    assert_eq!(
+        plan::forget_script("b", &rs).as_deref(),
+        Some("delete element ip vnet_helper bridges { \"b\" }\n")
     );
-    assert_eq!(s.matches("delete").count(), 1, "{s}");
-    // Nothing stale: nothing deleted (a cold bring-up only adds).
-    let mut a = net_a();
-    a.peers = vec!["b".to_string()];
-    assert!(!setup(&a, WITH_A).contains("delete"));
+    assert_eq!(plan::forget_script("c", &rs), None);
+    assert_eq!(plan::forget_script("b", &Ruleset::parse("")), None);
+    // A setup whose peers no longer name `b` deletes nothing: a bring-up
+    // that read its peers before a create never takes a live network out.
+    assert!(!setup(&net_a(), WITH_A).contains("delete"));
 }
 
 #[test]
