@@ -208,7 +208,7 @@ mod tests {
         let script = format!(
             "echo env=$(wc -c < /proc/$$/environ) cwd=$(pwd) \
              leader=$(test \"$(cut -d' ' -f6 /proc/$$/stat)\" = $$ && echo yes) \
-             pipe_ends=$(ls -l /proc/$$/fd | grep -c 'pipe:.{inode}.'); grep SigBlk /proc/$$/status"
+             pipe_ends=$(ls -l /proc/$$/fd | grep -c 'pipe:.{inode}.'); exec grep SigBlk /proc/self/status"
         );
         let pid = spawn_unwaited(
             "/bin/sh",
