@@ -199,7 +199,7 @@ fn delete_steps(name: &str, force: bool, caller: &Caller) -> Result<()> {
     // An admin definition of the same name wins: its network is not ours
     // to take down, only the record goes.
     if definitions::admin_path(name).is_none() {
-        let taps = attached_taps(name)?;
+        let taps = bridge::guests(name, None)?;
         if !taps.is_empty() && !force {
             return Err(Error::denied(format!(
                 "network `{name}' is in use by {} taps ({}); stop its guests first",
@@ -207,9 +207,9 @@ fn delete_steps(name: &str, force: bool, caller: &Caller) -> Result<()> {
                 taps.join(", ")
             )));
         }
+        // tear_down removes the runtime directory; the leases go too.
         steps::tear_down(&net)?;
         let _ = std::fs::remove_dir_all(&net.lib);
-        let _ = std::fs::remove_dir_all(&net.run);
     }
     record::remove(name)?;
     drop(_net_lock);
@@ -217,19 +217,6 @@ fn delete_steps(name: &str, force: bool, caller: &Caller) -> Result<()> {
     // keeps out a bridge that no longer exists.
     let _ = create::reisolate(name);
     Ok(())
-}
-
-/// The taps on bridge `name` that a process holds.
-fn attached_taps(name: &str) -> Result<Vec<String>> {
-    let ports = bridge::with_rtnetlink(async |h| match bridge::link(h, name).await? {
-        Some(m) => bridge::ports(h, m.header.index).await,
-        None => Ok(Vec::new()),
-    })?;
-    Ok(ports
-        .into_iter()
-        .filter(|p| p.attached)
-        .map(|p| p.name)
-        .collect())
 }
 
 fn list(args: &[String], caller: &Caller) -> Result<i32> {
@@ -266,7 +253,7 @@ fn row(rec: Record) -> Row {
     let net = paths::Network::new(&rec.name);
     Row {
         up: steps::is_up(&net),
-        taps: attached_taps(&rec.name).unwrap_or_default(),
+        taps: bridge::guests(&rec.name, None).unwrap_or_default(),
         leases: super::status::read_leases(&net),
         rec,
     }

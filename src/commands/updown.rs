@@ -39,15 +39,7 @@ pub fn down(args: &[String], caller: &Caller) -> Result<i32> {
     // A bridged network's uplink is a port too, but not a guest; neither is
     // a tap that no process holds.
     let uplink = definitions::load(&name).ok().and_then(|d| d.uplink);
-    let taps: Vec<String> =
-        bridge::with_rtnetlink(async |h| match bridge::link(h, &name).await? {
-            Some(m) => bridge::ports(h, m.header.index).await,
-            None => Ok(Vec::new()),
-        })?
-        .into_iter()
-        .filter(|p| p.attached && Some(&p.name) != uplink.as_ref())
-        .map(|p| p.name)
-        .collect();
+    let taps = bridge::guests(&name, uplink.as_deref())?;
     if !taps.is_empty() && !force {
         return Err(fail!(
             "network `{name}' still has {} attached port(s) ({}); use --force to take it down anyway",

@@ -84,6 +84,21 @@ pub struct Port {
     pub attached: bool,
 }
 
+/// The names of bridge `name`'s attached ports (a process holds them; see
+/// [`Port::attached`]) but `except` (a bridged network's uplink): the
+/// guests that keep a network in use. None if there is no such bridge.
+pub fn guests(name: &str, except: Option<&str>) -> Result<Vec<String>> {
+    let ports = with_rtnetlink(async |h| match link(h, name).await? {
+        Some(m) => ports(h, m.header.index).await,
+        None => Ok(Vec::new()),
+    })?;
+    Ok(ports
+        .into_iter()
+        .filter(|p| p.attached && Some(p.name.as_str()) != except)
+        .map(|p| p.name)
+        .collect())
+}
+
 /// Ports of bridge `index` (links whose master it is).
 pub async fn ports(h: &Handle, index: u32) -> Result<Vec<Port>> {
     let mut out = Vec::new();

@@ -259,8 +259,6 @@ fn check_collisions(name: &str, used: &InUse) -> Result<()> {
         "an admin-defined network".to_string()
     } else if let Some(r) = used.records.iter().find(|r| r.name == name) {
         format!("a user network of {}", r.owner_name)
-    } else if record::exists(name) {
-        "an existing user network record".to_string()
     } else if used.host.interfaces.iter().any(|i| i == name) {
         "an existing interface".to_string()
     } else {
@@ -344,11 +342,14 @@ fn resolve_forwards(req: &Request, net: &Prefix<Ipv4Addr>, used: &InUse) -> Resu
 /// then undone; after a delete, a stale name only isolates more).
 pub fn reisolate(changed: &str) -> Result<()> {
     crate::privileges::reset_own_limits();
-    if !crate::network::firewall::current()?.names_peers() {
-        return match record::exists(changed) {
-            true => Ok(()),
-            false => crate::network::firewall::forget(changed),
-        };
+    use crate::network::firewall;
+    // One read of the ruleset either way: a delete's forget reads it too.
+    let current = match record::exists(changed) {
+        true => firewall::current()?,
+        false => firewall::forget(changed)?,
+    };
+    if !current.names_peers() {
+        return Ok(());
     }
     let mut results = Vec::new();
     for name in definitions::names() {

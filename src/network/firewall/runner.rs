@@ -50,14 +50,14 @@ pub fn remove(name: &str) -> Result<()> {
 /// backend (an admin switched backends), when nft is there. (The nftables
 /// backend's own transaction removes the iptables backend's leftovers.)
 /// After network `name` was deleted for good: remove what still names it
-/// (see `Current::forget`).
-pub fn forget(name: &str) -> Result<()> {
+/// (see `Current::forget`); the ruleset as it was read, before that.
+pub fn forget(name: &str) -> Result<Current> {
     let fw_lock = lock::firewall()?;
     let current = read_chosen(Some(&fw_lock))?;
     for inv in current.forget(name).steps {
         run(&inv, Some(&fw_lock))?;
     }
-    Ok(())
+    Ok(current)
 }
 
 fn remove_other(used: Backend, name: &str, fw_lock: &lock::Lock) -> Result<()> {
