@@ -12,11 +12,13 @@
 //! /run/vnet-helper/                         root 0755
 //!   networks/NAME/                          root 0755, one network's runtime files:
 //!                                           dnsmasq.conf, dhcp-hosts, addn-hosts,
-//!                                           dnsmasq.pid, dnsmasq.err, supervisor
+//!                                           dnsmasq.pid, supervisor
 //!                                           (its status), the markers `pending`
 //!                                           (a bring-up started) and `up` (it finished)
 //!   iptables-created                        tables and base chains iptables-nft made
 //!                                           for us, deleted again when empty
+//!   nft-listing                             root 0600, the last `nft -a list ruleset`
+//!                                           and the ruleset generation it was taken at
 //!   lock/                                   root 0700
 //!     firewall.lock                         any change to the shared firewall state
 //!     networks/NAME.lock                    bring-up, attach and teardown of NAME
@@ -56,6 +58,9 @@ pub const FIREWALL_LOCK: &str = "/run/vnet-helper/lock/firewall.lock";
 /// The tables and base chains iptables-nft created for our rules (one
 /// `FAMILY TABLE [CHAIN]` a line), written under the firewall lock.
 pub const IPTABLES_CREATED: &str = "/run/vnet-helper/iptables-created";
+/// The nftables driver's last `nft -a list ruleset`, with the ruleset's
+/// generation it was taken at (firewall/nftables/cache.rs); root's, 0600.
+pub const NFT_LISTING_CACHE: &str = "/run/vnet-helper/nft-listing";
 pub const LIB_DIR: &str = "/var/lib/vnet-helper";
 pub const LIB_NETWORKS_DIR: &str = "/var/lib/vnet-helper/networks";
 
@@ -130,9 +135,6 @@ impl Network {
     }
     pub fn dnsmasq_pid(&self) -> PathBuf {
         self.run.join("dnsmasq.pid")
-    }
-    pub fn dnsmasq_err(&self) -> PathBuf {
-        self.run.join("dnsmasq.err")
     }
     pub fn dhcp_hosts(&self) -> PathBuf {
         self.run.join("dhcp-hosts")

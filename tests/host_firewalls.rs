@@ -64,6 +64,36 @@ fn nftables_policy_drop_is_diagnosed() {
     );
 }
 
+/// The nftables driver's cache of its last listing: after a teardown it is
+/// exactly what `nft -a list ruleset` prints (root's, 0600); the next cold
+/// bring-up runs nft once (its transaction) instead of twice; after someone
+/// else changed the ruleset, a bring-up reads it again (twice), and its
+/// warning names the new host table.
+#[test]
+fn nft_listing_cache_follows_the_ruleset() {
+    let test = "nft_listing_cache_follows_the_ruleset";
+    if !common::have_root(test) {
+        return;
+    }
+    let r = Sandbox::new(test, "host_firewalls/nft_listing_cache.sh")
+        .deadline(std::time::Duration::from_secs(120))
+        .run()
+        .ok();
+    expect_all(
+        &r,
+        &[
+            ("CALL1_RC", "0"),
+            ("CACHE_IS_THE_LISTING", "yes"),
+            ("CACHE_MODE", "root 600"),
+            ("CALL2_RC", "0"),
+            ("CALL2_NFT_RUNS", "1"),
+            ("CALL3_RC", "0"),
+            ("CALL3_NFT_RUNS", "2"),
+            ("CALL3_WARNS_FORWARD", "1"),
+        ],
+    );
+}
+
 /// What a cell of the matrix must show.
 enum Expect {
     /// Everything works and teardown is exact.

@@ -48,7 +48,7 @@ struct Command {
     run: fn(&[String], &Caller) -> Result<i32>,
 }
 
-const HELP_SUPERVISE: &str = "Usage: vnet-helper supervise NAME   (internal)";
+const HELP_SUPERVISE: &str = "Usage: vnet-helper supervise [--await-bridge] NAME   (internal)";
 const HELP_GUARD: &str = "Usage: vnet-helper guard NAME   (internal)";
 
 /// Every subcommand, the one list of them.
@@ -128,8 +128,12 @@ fn help(_args: &[String], _caller: &Caller) -> Result<i32> {
 
 fn supervise(args: &[String], caller: &Caller) -> Result<i32> {
     privileges::require_real_root(caller, "supervise")?;
+    let (await_bridge, args) = match args {
+        [flag, rest @ ..] if flag == "--await-bridge" => (true, rest),
+        _ => (false, args),
+    };
     let name = one_name(args, HELP_SUPERVISE)?;
-    crate::network::supervisor::watch::run(&name)
+    crate::network::supervisor::watch::run(&name, await_bridge)
 }
 
 fn guard(args: &[String], caller: &Caller) -> Result<i32> {

@@ -129,13 +129,20 @@ fn bring_up_steps(
     // bridge but need not find it, and its two transactions are the longest
     // step. The scope joins it whichever way a step fails, before `undo`.
     std::thread::scope(|s| {
+        // 1. The supervisor, which starts dnsmasq and reports whether it
+        // runs: started first, so that its exec and set-up happen while the
+        // bridge is made; told to start dnsmasq once the bridge has its
+        // address (5); waited for last. It heals nothing before the `up`
+        // marker exists (supervisor::heal).
+        done.supervisor = true;
+        let mut supervisor = supervisor::spawn(net)?;
         let firewall = bridge::with_rtnetlink(async |h| {
-            // 1. A colliding subnet is refused while nothing is made yet.
+            // 2. A colliding subnet is refused while nothing is made yet.
             bridge::check_collisions(h, def).await?;
-            // 2. Firewall (one read, one write transaction), started.
+            // 3. Firewall (one read, one write transaction), started.
             done.firewall = true;
             let firewall = s.spawn(|| firewall::apply(def));
-            // 3. Bridge.
+            // 4. Bridge.
             let made = bridge::ensure(h, def).await;
             done.bridge = match &made {
                 Ok(m) => m.created,
@@ -143,7 +150,9 @@ fn bring_up_steps(
             };
             made.map(|_| firewall)
         })?;
-        // 4. Forwarding (the previous value is restored if this bring-up fails).
+        // 5. dnsmasq may start.
+        supervisor.go(net)?;
+        // 6. Forwarding (the previous value is restored if this bring-up fails).
         if matches!(def.mode, Mode::Nat | Mode::Routed) {
             done.ip_forward_was = sysctl::read(sysctl::IPV4_FORWARD);
             write_pending(net, done.ip_forward_was.as_deref())?;
@@ -152,26 +161,20 @@ fn bring_up_steps(
                 sysctl::write(sysctl::IPV6_FORWARD, "1")?;
             }
         }
-        // 5. The supervisor, which starts dnsmasq and reports whether it runs:
-        // started now, waited for last, so that dnsmasq starts while the
-        // firewall is set up. It heals nothing before the `up` marker exists
-        // (supervisor::heal).
-        done.supervisor = true;
-        let supervisor = supervisor::spawn(net)?;
-        // 6. The firewall, done.
+        // 7. The firewall, done.
         let applied = firewall
             .join()
             .map_err(|_| fail!("network `{}': the firewall set-up crashed", def.name))??;
-        // 6b. firewalld, if it runs: the bridge into our zone (a missing zone
+        // 7b. firewalld, if it runs: the bridge into our zone (a missing zone
         // is a warning naming the file to install, not a failure). Binding
         // rewrites firewalld's tables: the ruleset read before is stale then.
         let binding = firewall::firewalld::bind_or_warn(def);
         let host_ruleset = applied
             .host_ruleset
             .filter(|_| binding == firewall::firewalld::Binding::NoFirewalld);
-        // 7. dnsmasq runs (or the bring-up fails with its error).
+        // 8. dnsmasq runs (or the bring-up fails with its error).
         supervisor.wait(net)?;
-        // 8. Up.
+        // 9. Up.
         fs::write(net.up_marker(), b"").or_fail(|| net.up_marker().display().to_string())?;
         Ok(host_ruleset)
     })

@@ -272,8 +272,8 @@ pids_of_comm() {
 }
 
 # dnsmasq_pids NAME: the dnsmasq processes of network NAME (argv
-# /usr/sbin/dnsmasq --conf-file=<run_dir NAME>/dnsmasq.conf)
-dnsmasq_pids() { pids_where_args "--conf-file=$(dnsmasq_conf "$1")"; }
+# /usr/sbin/dnsmasq --keep-in-foreground --conf-file=<run_dir NAME>/dnsmasq.conf)
+dnsmasq_pids() { pids_where_args --keep-in-foreground "--conf-file=$(dnsmasq_conf "$1")"; }
 
 # all_dnsmasq_pids: every dnsmasq in the sandbox, whatever its config.
 all_dnsmasq_pids() { pids_of_comm dnsmasq; }
@@ -287,8 +287,12 @@ our_dnsmasqs() {
   done | tr '\n' ' ' | sed 's/ $//'
 }
 
-# supervisor_pids NAME: processes whose argv is [*, supervise, NAME].
-supervisor_pids() { pids_where_args supervise "$1"; }
+# supervisor_pids NAME: processes whose argv is [*, supervise, NAME] (started
+# by systemd or to adopt a network) or [*, supervise, --await-bridge, NAME]
+# (started by a bring-up).
+supervisor_pids() {
+  echo "$(pids_where_args supervise "$1") $(pids_where_args supervise --await-bridge "$1")" | xargs
+}
 
 # freeze_supervisor NAME / thaw_supervisor NAME: stop NAME's supervisor
 # (SIGSTOP) so that it cannot heal damage a test makes to read what status
@@ -328,7 +332,7 @@ pidfile_dnsmasq() {
   f="$(run_dir "$1")/dnsmasq.pid"
   p=$(cat "$f" 2>/dev/null) || return 1
   [ -n "$p" ] && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null \
-    | grep -qx "/usr/sbin/dnsmasq --conf-file=$(dnsmasq_conf "$1") " || return 1
+    | grep -qx "/usr/sbin/dnsmasq --keep-in-foreground --conf-file=$(dnsmasq_conf "$1") " || return 1
   echo "$p"
 }
 

@@ -1,13 +1,14 @@
 //! A managed network's dnsmasq as a process: start it (as root, by absolute
-//! path, empty environment; it binds, then drops to its own user and
-//! daemonizes), find it (its pid file, checked against /proc/PID/cmdline so a
+//! path, empty environment, in the foreground of a session of its own; it
+//! binds, writes its pid file, then drops to its own user), find it (its pid file, checked against /proc/PID/cmdline so a
 //! recycled pid is never taken for it), have it re-read its static hosts
 //! (SIGHUP), stop it. The supervisor watches and restarts it.
 
 use std::fs;
+use std::os::fd::AsFd;
 use std::os::unix::fs::DirBuilderExt;
-use std::process::Stdio;
-use std::time::Duration;
+use std::process::{ChildStderr, Stdio};
+use std::time::{Duration, Instant};
 
 use super::config;
 use crate::error::{OrFail, Result};
@@ -33,12 +34,15 @@ fn write_hosts(def: &Definition, net: &paths::Network) -> Result<()> {
     fs::write(net.addn_hosts(), config::addn_hosts(def)).or_fail(|| "writing addn-hosts")
 }
 
-/// Write dnsmasq's files and start it. dnsmasq daemonizes only once it has
-/// bound its sockets, so its first process's exit status says whether it
-/// started (port 53 taken, bad option...), and its message is in
-/// dnsmasq.err. The daemon is in its own session, reparented to init, and
-/// runs as the dnsmasq user: the caller can neither signal nor trace it.
+/// Write dnsmasq's files and start it (`prepare`, then `launch`).
 pub fn start(def: &Definition, net: &paths::Network) -> Result<u32> {
+    prepare(def, net)?;
+    launch(def, net)
+}
+
+/// Write dnsmasq's files (its lease directory, hosts files, config); none of
+/// them needs the bridge, so a bring-up has this done while it makes it.
+pub fn prepare(def: &Definition, net: &paths::Network) -> Result<()> {
     fs::DirBuilder::new()
         .mode(0o755)
         .recursive(true)
@@ -58,32 +62,92 @@ pub fn start(def: &Definition, net: &paths::Network) -> Result<u32> {
     fs::write(net.dnsmasq_conf(), config::config(def, &files))
         .or_fail(|| "writing dnsmasq.conf")?;
     let _ = fs::remove_file(net.dnsmasq_pid());
+    Ok(())
+}
 
+/// Start dnsmasq on the files `prepare` wrote (the bridge must have its
+/// address) and wait until it runs. It stays in the foreground
+/// (`--keep-in-foreground`: daemonizing costs two forks and a wait for the
+/// grandchild's word, about 1 ms of a cold bring-up), the supervisor's child
+/// in a session of its own, running as the dnsmasq user: the caller can
+/// neither signal nor trace it. Its stderr is a pipe, which it closes (onto
+/// /dev/null) once it has read its configuration and lease file, bound its
+/// sockets and written its pid file: the end of that pipe is the moment it
+/// runs, or, without a pid file, the moment it failed (port 53 taken, a
+/// bad option), with its message in what it wrote there.
+pub fn launch(def: &Definition, net: &paths::Network) -> Result<u32> {
     let program = exec::tool("dnsmasq")?;
-    let err = fs::File::create(net.dnsmasq_err()).or_fail(|| "creating dnsmasq.err")?;
-    let status = exec::command(&program)
+    let mut child = exec::command(&program)
+        .arg("--keep-in-foreground")
         .arg(conf_arg(net))
         .stdout(Stdio::null())
-        .stderr(err)
-        .status()
+        .stderr(Stdio::piped())
+        .spawn()
         .or_fail(|| format!("starting {program}"))?;
-    if !status.success() {
-        let msg = fs::read_to_string(net.dnsmasq_err()).unwrap_or_default();
-        let first = msg
+    let pid = child.id();
+    let deadline = Instant::now() + START_TIMEOUT;
+    let said = child
+        .stderr
+        .take()
+        .and_then(|mut e| read_to_end_by(&mut e, deadline));
+    if said.is_some() && running(net) == Some(pid) {
+        return Ok(pid);
+    }
+    // It failed (and is exiting), or hangs: either way it goes.
+    let _ = child.kill();
+    let _ = child.wait();
+    let why = match said {
+        Some(text) => String::from_utf8_lossy(&text)
             .lines()
             .find(|l| !l.trim().is_empty())
-            .unwrap_or("no message");
-        return Err(fail!(
-            "network `{}': dnsmasq failed to start: {first}",
-            def.name
-        ));
+            .unwrap_or("no message")
+            .to_string(),
+        None => format!("it did not start within {} s", START_TIMEOUT.as_secs()),
+    };
+    Err(fail!(
+        "network `{}': dnsmasq failed to start: {}",
+        def.name,
+        crate::output::printable(why.as_bytes())
+    ))
+}
+
+/// How long dnsmasq may take to start.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything `pipe` gives until its end (the first 4 KiB kept), or None if
+/// it has not ended by `deadline`.
+fn read_to_end_by(pipe: &mut ChildStderr, deadline: Instant) -> Option<Vec<u8>> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::io::Read;
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return Some(kept),
+            Ok(_) => match pipe.read(&mut buf) {
+                Ok(0) | Err(_) => return Some(kept),
+                Ok(n) if kept.len() < 4096 => kept.extend_from_slice(&buf[..n]),
+                Ok(_) => {}
+            },
+        }
     }
-    running(net).ok_or_else(|| {
-        fail!(
-            "network `{}': dnsmasq started but wrote no pid file",
-            def.name
-        )
-    })
+}
+
+/// After dnsmasq exited: collect it if it was our child (the one `launch`
+/// started; one an earlier supervisor started is init's to collect).
+pub fn reap(pid: u32) {
+    use nix::sys::wait::{waitpid, WaitPidFlag};
+    let _ = waitpid(
+        nix::unistd::Pid::from_raw(pid as i32),
+        Some(WaitPidFlag::WNOHANG),
+    );
 }
 
 /// The argument that tells this network's dnsmasq from any other process.

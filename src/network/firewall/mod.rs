@@ -21,6 +21,10 @@
 //!   a network's traffic, with the rules an admin would add (diagnosis only:
 //!   we never change them).
 //!
+//! - `nfnl`: the few things we ask nf_tables over netlink ourselves (which
+//!   tables and chains exist, the ruleset's generation, deleting an empty
+//!   table or chain iptables-nft made for us).
+//!
 //! Adding a backend: a new directory in firewall/ with what
 //! iptables/mod.rs has: `read_commands()`, and a `State` with `parse`,
 //! `setup` and `present` (taking [`rules::NetworkRules`], which it renders
@@ -33,6 +37,7 @@ pub mod config;
 pub mod firewalld;
 pub mod foreign;
 pub mod iptables;
+pub mod nfnl;
 pub mod nftables;
 pub mod rules;
 mod runner;

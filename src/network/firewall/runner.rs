@@ -6,7 +6,7 @@
 //! while iptables-restore runs, it still commits, and nobody reads or
 //! changes the firewall before it has.
 
-use super::{nftables, rules, Backend, Current, Invocation};
+use super::{nfnl, nftables, rules, Backend, Current, Invocation};
 use crate::error::Result;
 use crate::network::definition::Definition;
 use crate::network::{exec, lock};
@@ -39,11 +39,20 @@ pub fn apply(def: &Definition) -> Result<Applied> {
 pub fn remove(name: &str) -> Result<()> {
     let fw_lock = lock::firewall()?;
     let current = read_chosen(Some(&fw_lock))?;
-    for inv in current.teardown(name).steps {
+    let steps = current.teardown(name).steps;
+    let changed = !steps.is_empty();
+    for inv in steps {
         run(&inv, Some(&fw_lock))?;
     }
     current.after_teardown();
-    remove_other(current.backend(), name, &fw_lock)
+    remove_other(current.backend(), name, &fw_lock)?;
+    // Read again for the cache: the next bring-up (a guest waits for it)
+    // then plans on it without an exec of nft, unless the ruleset changed
+    // meanwhile (a teardown has no one waiting).
+    if changed && current.backend() == Backend::Nftables {
+        let _ = nftables_listing(Some(&fw_lock));
+    }
+    Ok(())
 }
 
 /// Under the iptables backend, the network's leftovers of the nftables
@@ -102,6 +111,10 @@ fn read_chosen(fw_lock: Option<&lock::Lock>) -> Result<Current> {
 }
 
 fn read(backend: Backend, fw_lock: Option<&lock::Lock>) -> Result<Current> {
+    if backend == Backend::Nftables {
+        let listing = nftables_listing(fw_lock)?;
+        return backend.parse(&[listing]);
+    }
     let mut outputs = Vec::new();
     for inv in backend.read_commands() {
         match run(&inv, fw_lock) {
@@ -111,6 +124,34 @@ fn read(backend: Backend, fw_lock: Option<&lock::Lock>) -> Result<Current> {
         }
     }
     backend.parse(&outputs)
+}
+
+/// `nft -a list ruleset`, or the listing cached at the ruleset's current
+/// generation (nftables/cache.rs). What nft printed is cached if the
+/// generation did not change while it ran, under the firewall lock (held
+/// already, or free now; else it is not stored).
+fn nftables_listing(fw_lock: Option<&lock::Lock>) -> Result<String> {
+    let before = nfnl::generation().ok();
+    if let Some(listing) = before.and_then(nftables::cache::listing) {
+        return Ok(listing);
+    }
+    let mut listing = String::new();
+    for inv in nftables::read_commands() {
+        listing.push_str(&run(&inv, fw_lock)?);
+    }
+    let unchanged = before.filter(|&g| nfnl::generation().ok() == Some(g));
+    if let Some(g) = unchanged {
+        let held = match fw_lock {
+            Some(_) => None,
+            None => lock::try_acquire(std::path::Path::new(crate::paths::FIREWALL_LOCK))
+                .ok()
+                .flatten(),
+        };
+        if fw_lock.is_some() || held.is_some() {
+            nftables::cache::store(g, &listing);
+        }
+    }
+    Ok(listing)
 }
 
 fn run(inv: &Invocation, fw_lock: Option<&lock::Lock>) -> Result<String> {

@@ -89,7 +89,14 @@ impl Healer {
         Healer {
             nft,
             bus,
-            pending: Trigger::default(),
+            // One check at the start: the rules are there (a bring-up's
+            // transaction may have been the last change, made before we
+            // subscribed), and the read refreshes the driver's cache of the
+            // ruleset for the next bring-up (nftables/cache.rs).
+            pending: Trigger {
+                ruleset: true,
+                firewalld: false,
+            },
         }
     }
 

@@ -3,10 +3,13 @@
 //! A supervisor holds its lock (`paths::Network::supervisor_lock`) for its
 //! whole life: that is the proof of life a call checks. It reports "ready
 //! pid=N" or "failed: why" in its status file once dnsmasq runs (or could
-//! not be started). A bring-up starts it (`spawn`) before it sets up the
-//! firewall, so that dnsmasq starts meanwhile, and waits for that report
-//! afterwards (`Starting::wait`); a detached supervisor then closes its
-//! stdout, a pipe the bring-up waits on.
+//! not be started). A bring-up starts it (`spawn`, as
+//! `supervise --await-bridge NAME`) before anything else, so that its exec
+//! and set-up happen while the bridge is made; tells it on its stdin when
+//! the bridge has its address (`Starting::go`: dnsmasq may start); and waits
+//! for that report last (`Starting::wait`): a detached supervisor then
+//! closes its stdout, a pipe the bring-up waits on. It starts watching once
+//! that call has released the network's lock.
 //!
 //! With systemd running, it is started as vnet-helper@NAME.service so it lives
 //! outside the caller's login session and cgroup; otherwise it detaches itself
@@ -38,8 +41,15 @@ fn is_supervisor(pid: u32, name: &str) -> bool {
     exec::cmdline_matches(pid, |args| supervises(args, name))
 }
 
+/// `vnet-helper supervise [--await-bridge] NAME`.
 fn supervises(args: &[&[u8]], name: &str) -> bool {
-    args.len() >= 3 && args[1] == b"supervise" && args[2] == name.as_bytes()
+    match args {
+        [_, cmd, flag, n, ..] if *flag == b"--await-bridge" => {
+            *cmd == b"supervise" && *n == name.as_bytes()
+        }
+        [_, cmd, n, ..] => *cmd == b"supervise" && *n == name.as_bytes(),
+        _ => false,
+    }
 }
 
 /// The supervisor's pid from its status file, for `status` and `down`.
@@ -55,64 +65,107 @@ fn systemd_running() -> bool {
 }
 
 /// Start the supervisor and wait until it reports that dnsmasq runs (or why
-/// not). Called as root with the network's lock held.
+/// not). Called as root with the network's lock held, the bridge made.
 pub fn start(net: &paths::Network) -> Result<()> {
-    spawn(net)?.wait(net)
+    let mut starting = spawn(net)?;
+    starting.go(net)?;
+    starting.wait(net)
 }
 
-/// A supervisor on its way up: `wait` for its report.
+/// What a detached supervisor started with `--await-bridge` reads on its
+/// stdin before it starts dnsmasq.
+pub const GO: &[u8] = b"go";
+
+/// A supervisor on its way up: tell it to `go` once the bridge has its
+/// address, then `wait` for its report.
 pub struct Starting {
-    /// The read end of the detached supervisor's stdout, which it closes
-    /// once its status file says how the start went (or when it dies): no
-    /// polling while it starts. None when systemd starts it.
-    stdout: Option<File>,
+    /// Detached: it was started before the bridge was made, and has done
+    /// what needs no bridge (its exec, its lock, dnsmasq's files); the write
+    /// end of its stdin, for `GO`, and the read end of its stdout, which it
+    /// closes once its status file says how the start went (or when it
+    /// dies): no polling while it starts. Under systemd: nothing yet (the
+    /// unit starts at `go`).
+    detached: Option<Detached>,
     deadline: Instant,
 }
 
-/// Start the supervisor (it starts dnsmasq) without waiting for it, so the
-/// bring-up can do something else meanwhile; `Starting::wait` then waits for
-/// its report. Called as root with the network's lock held.
+struct Detached {
+    go: Option<File>,
+    report: File,
+}
+
+/// Start the supervisor without letting it start dnsmasq yet, so that its
+/// exec and set-up happen while the bring-up makes the bridge (under
+/// systemd, nothing happens before `go`). Called as root with the network's
+/// lock held. Dropping the result without `go` makes a detached supervisor
+/// exit.
 pub fn spawn(net: &paths::Network) -> Result<Starting> {
-    let name = &net.name;
     let _ = fs::remove_file(net.supervisor_status());
     let unit_installed = paths::SUPERVISOR_UNITS
         .iter()
         .any(|u| Path::new(u).exists());
-    let stdout = if systemd_running() && unit_installed {
-        let systemctl = exec::tool("systemctl")?;
-        let unit = format!("vnet-helper@{name}.service");
-        exec::run_program(&systemctl, &["start", "--no-block", &unit], None)?;
+    let detached = if systemd_running() && unit_installed {
         None
     } else {
         let me = fs::read_link("/proc/self/exe").or_fail(|| "finding our own binary")?;
-        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .or_fail(|| "making the supervisor's pipe")?;
+        let pipe = || {
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+                .or_fail(|| "making the supervisor's pipes")
+        };
+        let (stdin, go) = pipe()?;
+        let (report, stdout) = pipe()?;
         let null = fs::File::options()
-            .read(true)
             .write(true)
             .open("/dev/null")
             .or_fail(|| "opening /dev/null")?;
         exec::spawn_unwaited(
             &me.to_string_lossy(),
-            &["supervise", name],
-            [null.as_fd(), write.as_fd(), null.as_fd()],
+            &["supervise", "--await-bridge", &net.name],
+            [stdin.as_fd(), stdout.as_fd(), null.as_fd()],
         )
         .map_err(|e| e.context("starting the network supervisor"))?;
         // Not waited for: it outlives us and is reparented to init.
-        Some(File::from(read))
+        Some(Detached {
+            go: Some(File::from(go)),
+            report: File::from(report),
+        })
     };
     Ok(Starting {
-        stdout,
+        detached,
         deadline: Instant::now() + Duration::from_secs(10),
     })
 }
 
 impl Starting {
+    /// The bridge has its address: dnsmasq may start (under systemd, the
+    /// unit starts now).
+    pub fn go(&mut self, net: &paths::Network) -> Result<()> {
+        self.deadline = Instant::now() + Duration::from_secs(10);
+        match &mut self.detached {
+            Some(d) => {
+                use std::io::Write;
+                // Written, then closed: it reads to the end. A supervisor
+                // that is gone already gives EPIPE (SIGPIPE is ignored), and
+                // `wait` then finds its stdout closed and no report.
+                if let Some(mut go) = d.go.take() {
+                    let _ = go.write_all(GO);
+                }
+                Ok(())
+            }
+            None => {
+                let systemctl = exec::tool("systemctl")?;
+                let unit = format!("vnet-helper@{}.service", net.name);
+                exec::run_program(&systemctl, &["start", "--no-block", &unit], None)?;
+                Ok(())
+            }
+        }
+    }
+
     /// Wait until the supervisor reports that dnsmasq runs (or why not), up
-    /// to 10 s from its start.
+    /// to 10 s from `go`.
     pub fn wait(mut self, net: &paths::Network) -> Result<()> {
-        if let Some(pipe) = &mut self.stdout {
-            if wait_for_eof(pipe, self.deadline) {
+        if let Some(d) = &mut self.detached {
+            if wait_for_eof(&mut d.report, self.deadline) {
                 // Closed: it reported, or it is gone (its exec failed, or
                 // another supervisor holds the lock) and never will.
                 return report(net).unwrap_or_else(|| {

@@ -26,8 +26,11 @@ use crate::network::{bridge, definitions, dnsmasq, steps};
 use crate::paths;
 use crate::sys;
 
-/// `vnet-helper supervise NAME`: the supervisor's main. Real uid 0 only.
-pub fn run(name: &str) -> Result<i32> {
+/// `vnet-helper supervise [--await-bridge] NAME`: the supervisor's main.
+/// Real uid 0 only. With `--await-bridge` (a bring-up starts it before it
+/// makes the bridge), dnsmasq is started only once the bring-up says so on
+/// stdin (see `process::Starting::go`).
+pub fn run(name: &str, await_bridge: bool) -> Result<i32> {
     let net = paths::Network::new(name);
     let Some(me) = take_supervisor_lock(&net)? else {
         return Ok(0); // another supervisor has it
@@ -42,9 +45,17 @@ pub fn run(name: &str) -> Result<i32> {
         release_stdout();
     };
     let started = definitions::load(name).and_then(|def| {
-        let dnsmasq = match def.needs_dnsmasq() {
-            true => Some(dnsmasq::running(&net).map_or_else(|| dnsmasq::start(&def, &net), Ok)?),
-            false => None,
+        let running = dnsmasq::running(&net);
+        let start = def.needs_dnsmasq() && running.is_none();
+        if start {
+            dnsmasq::prepare(&def, &net)?;
+        }
+        if await_bridge {
+            bridge_made(name)?;
+        }
+        let dnsmasq = match start {
+            true => Some(dnsmasq::launch(&def, &net)?),
+            false => running.filter(|_| def.needs_dnsmasq()),
         };
         Ok((def, dnsmasq))
     });
@@ -56,6 +67,10 @@ pub fn run(name: &str) -> Result<i32> {
         }
     };
     report(format!("ready pid={}\n", std::process::id()));
+    // Watch once the call that started us is done with the network (its
+    // lock is free, its tap a port): the watch's set-up then does not take
+    // a CPU from that call's last steps (the dump finds the tap).
+    let _ = lock::network(&net);
 
     loop {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -82,6 +97,25 @@ pub fn run(name: &str) -> Result<i32> {
             }
         }
     }
+}
+
+/// Wait until the bring-up that started us says on stdin that the bridge has
+/// its address (`process::GO`); its end of the pipe closing without that
+/// means it failed (or died), and there is nothing to start.
+fn bridge_made(name: &str) -> Result<()> {
+    use std::io::Read;
+    let mut said = Vec::new();
+    let _ = std::io::stdin().take(16).read_to_end(&mut said);
+    if let Ok(null) = fs::File::open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        let _ = nix::unistd::dup2(null.as_raw_fd(), libc::STDIN_FILENO);
+    }
+    if said != super::process::GO {
+        return Err(fail!(
+            "network `{name}': the bring-up ended before its bridge was made"
+        ));
+    }
+    Ok(())
 }
 
 /// The bring-up that started us waits for our stdout to close (see
@@ -184,7 +218,9 @@ impl<'a> Keeper<'a> {
 
     fn died(&mut self) {
         self.pidfd = None;
-        *self.pid = None;
+        if let Some(pid) = self.pid.take() {
+            dnsmasq::reap(pid);
+        }
         if self.started_at.elapsed() > Duration::from_secs(30) {
             self.backoff = Duration::from_millis(100);
         }

@@ -18,10 +18,10 @@
 //! `ip6 nat POSTROUTING`. A host whose iptables is the legacy one has no such
 //! tables in nf_tables: what we note is then never found, and forgotten.
 
-use super::nfnl::{self, Existing, Made};
 use super::render::{self, FamilyWant};
 use super::TABLES;
 use crate::error::{OrFail, Result};
+use crate::network::firewall::nfnl::{self, Existing, Made};
 use crate::network::firewall::rules::NetworkRules;
 use crate::paths;
 

@@ -6,7 +6,7 @@
 //! - `render`: the neutral rules as chains and jumps in iptables text;
 //! - `plan`: the restore script from the current ruleset to the wanted one,
 //!   and the `present`/`leftovers` checks;
-//! - `created` (with `nfnl`, netlink to nf_tables): the tables and base
+//! - `created` (with firewall/nfnl.rs, netlink to nf_tables): the tables and base
 //!   chains iptables-nft created for us, noted at setup and deleted again
 //!   when empty after a teardown, so that teardown leaves `iptables-save`
 //!   and `nft list ruleset` as they were.
@@ -27,7 +27,6 @@
 //! The same names are used in the ip6tables tables for IPv6.
 
 mod created;
-mod nfnl;
 mod plan;
 mod render;
 mod save;

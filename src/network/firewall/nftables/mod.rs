@@ -10,7 +10,9 @@
 //! - `render`: the neutral rules as chains in nft's language, and the
 //!   accepts for the host's iptables-nft `filter` table;
 //! - `plan`: the transaction from the current ruleset to the wanted one
-//!   (or to nothing of a network), and `present`/`leftovers`.
+//!   (or to nothing of a network), and `present`/`leftovers`;
+//! - `cache`: the last listing read, reused while the ruleset's generation
+//!   is unchanged (the read is then one netlink request, not an exec).
 //!
 //! Layout of each family's table: base chains `input`, `output`, `forward`
 //! (filter, priority filter) that look the bridge up in verdict maps
@@ -53,6 +55,7 @@
 //! Switching backends: the transaction also removes the network's chains of
 //! the iptables backend (by handle), and its shared chains once empty.
 
+pub mod cache;
 mod parse;
 mod plan;
 mod render;

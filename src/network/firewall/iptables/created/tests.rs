@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::network::definition::parse as parse_def;
-use crate::network::firewall::iptables::nfnl::NftChain;
+use crate::network::firewall::nfnl::NftChain;
 use crate::network::firewall::rules::wanted;
 
 fn m(line: &str) -> Made {

@@ -154,3 +154,36 @@ fn dump_replies_parse() {
     parse_replies(&err[..20], &mut Replies::default());
     parse_replies(&buf[..30], &mut Replies::default());
 }
+
+#[test]
+fn generation_request_bytes() {
+    // nlmsghdr: length 20, type NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETGEN,
+    // NLM_F_REQUEST, seq 3, pid 0; nfgenmsg: AF_UNSPEC, version 0, res_id 0.
+    assert_eq!(
+        hex(&generation_request()),
+        "14000000100a0100030000000000000000000000"
+    );
+}
+
+#[test]
+fn generation_reply_parsed() {
+    // NFT_MSG_NEWGEN: nfgenmsg, then NFTA_GEN_ID = 0x01020304 (big-endian),
+    // NFTA_GEN_PROC_PID = 77.
+    let mut body = vec![0u8, 0, 0x03, 0x04];
+    body.extend_from_slice(&8u16.to_ne_bytes());
+    body.extend_from_slice(&1u16.to_ne_bytes());
+    body.extend_from_slice(&[1, 2, 3, 4]);
+    body.extend_from_slice(&8u16.to_ne_bytes());
+    body.extend_from_slice(&2u16.to_ne_bytes());
+    body.extend_from_slice(&77u32.to_be_bytes());
+    let mut msg = ((16 + body.len()) as u32).to_ne_bytes().to_vec();
+    msg.extend_from_slice(&((10u16 << 8) | 15).to_ne_bytes());
+    msg.extend_from_slice(&0u16.to_ne_bytes());
+    msg.extend_from_slice(&3u32.to_ne_bytes());
+    msg.extend_from_slice(&0u32.to_ne_bytes());
+    msg.extend_from_slice(&body);
+    let mut r = Replies::default();
+    parse_replies(&msg, &mut r);
+    assert_eq!(r.generation, Some(0x0102_0304));
+    assert!(r.acks.is_empty());
+}

@@ -1,7 +1,10 @@
-//! Talking to nf_tables over netlink, for the one thing iptables cannot do:
+//! Talking to nf_tables over netlink, for what the tools cannot do cheaply:
 //! list which tables and base chains exist (iptables-save prints every
-//! built-in chain of a table whether it exists or not), and delete a table
-//! or base chain that iptables-nft created for us, only if it is empty.
+//! built-in chain of a table whether it exists or not), delete a table or
+//! base chain that iptables-nft created for us, only if it is empty (both
+//! for the iptables driver), and ask for the ruleset's generation (every
+//! committed change counts it up: the nftables driver's cache of its last
+//! listing, nftables/cache.rs).
 //!
 //! Deletions carry NLM_F_NONREC, so the kernel itself refuses (EBUSY) a
 //! chain that holds a rule or a table that holds a chain, set, map or
@@ -11,8 +14,9 @@
 //! with SOCK_CLOEXEC) and lives for one call.
 //!
 //! The data (`Made`, `NftChain`, `Existing`) is what created.rs plans with.
-//! Encoding and decoding are pure and tested byte for byte; `dump` and
-//! `delete_if_empty` are the only functions that touch the kernel.
+//! Encoding and decoding are pure and tested byte for byte; `dump`,
+//! `delete_if_empty` and `generation` are the only functions that touch the
+//! kernel.
 
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFT_MSG_NEWTABLE: u16 = 0;
@@ -21,6 +25,9 @@ const NFT_MSG_DELTABLE: u16 = 2;
 const NFT_MSG_NEWCHAIN: u16 = 3;
 const NFT_MSG_GETCHAIN: u16 = 4;
 const NFT_MSG_DELCHAIN: u16 = 5;
+const NFT_MSG_NEWGEN: u16 = 15;
+const NFT_MSG_GETGEN: u16 = 16;
+const NFTA_GEN_ID: u16 = 1;
 const NFNL_MSG_BATCH_BEGIN: u16 = 16;
 const NFNL_MSG_BATCH_END: u16 = 17;
 const NLMSG_ERROR: u16 = 2;
@@ -162,6 +169,11 @@ pub fn dump_requests() -> [Vec<u8>; 2] {
     ]
 }
 
+/// The request for the ruleset's generation.
+pub fn generation_request() -> Vec<u8> {
+    message(nft_type(NFT_MSG_GETGEN), NLM_F_REQUEST, 3, 0, 0, &[])
+}
+
 /// The transaction deleting `what` (one table or base chain) only if it is
 /// empty, its delete message numbered `seq`; None for a family we do not
 /// handle.
@@ -198,6 +210,8 @@ pub struct Replies {
     pub acks: Vec<(u32, i32)>,
     /// NLMSG_DONE seen: a dump is complete.
     pub done: bool,
+    /// The ruleset's generation (a reply to `generation_request`).
+    pub generation: Option<u32>,
 }
 
 /// The attributes of a message body: (type without flags, payload).
@@ -242,6 +256,13 @@ pub fn parse_replies(mut buf: &[u8], into: &mut Replies) {
             NLMSG_ERROR if body.len() >= 4 => {
                 let errno = i32::from_ne_bytes([body[0], body[1], body[2], body[3]]);
                 into.acks.push((seq, -errno));
+            }
+            k if k == nft_type(NFT_MSG_NEWGEN) => {
+                let attrs = attributes(body.get(4..).unwrap_or(&[]));
+                into.generation = attrs
+                    .iter()
+                    .find(|(t, _)| *t == NFTA_GEN_ID)
+                    .and_then(|(_, p)| be32(p));
             }
             k if k == nft_type(NFT_MSG_NEWTABLE) || k == nft_type(NFT_MSG_NEWCHAIN) => {
                 parse_object(k == nft_type(NFT_MSG_NEWCHAIN), body, &mut into.existing);
@@ -307,6 +328,29 @@ pub fn dump() -> std::io::Result<Existing> {
         }
     }
     Ok(r.existing)
+}
+
+/// The ruleset's generation now: nf_tables counts it up with every
+/// committed transaction (of any tool), so a listing taken at generation G
+/// is still the ruleset while the generation is G. An error without
+/// CAP_NET_ADMIN or nf_tables.
+pub fn generation() -> std::io::Result<u32> {
+    let s = socket()?;
+    s.send(&generation_request(), 0)?;
+    let mut r = Replies::default();
+    loop {
+        let (buf, _) = s.recv_from_full()?;
+        if buf.is_empty() {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        parse_replies(&buf, &mut r);
+        if let Some(g) = r.generation {
+            return Ok(g);
+        }
+        if let Some(&(_, e)) = r.acks.first() {
+            return Err(std::io::Error::from_raw_os_error(e));
+        }
+    }
 }
 
 /// Delete `what` if it is empty: Ok(true) deleted, Ok(false) the kernel
