@@ -213,7 +213,7 @@ NCOLD=${NCOLD:-40}
 ctargets=("name=managed-cold,path=$VH,br=vnetc,pre=$VH down --force vnetc >/dev/null 2>&1")
 [ -z "$BASELINE" ] ||
     # (taken down by this build: an older build's `down` may not recognise the
-    # supervisor this build started, e.g. its `supervise --await-bridge NAME`)
+    # supervisor this build started, e.g. its `supervise --bring-up NAME`)
     ctargets+=("name=baseline-cold,path=/run/vh/baseline,br=vnetc,pre=$VH down --force vnetc >/dev/null 2>&1")
 ctargets+=("name=user-cold,path=$VH,br=vu-bench,pre=$VH down --force vu-bench >/dev/null 2>&1")
 cold=$("$CALL" -n "$NCOLD" -w 3 "${ctargets[@]}")

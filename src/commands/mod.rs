@@ -48,7 +48,7 @@ struct Command {
     run: fn(&[String], &Caller) -> Result<i32>,
 }
 
-const HELP_SUPERVISE: &str = "Usage: vnet-helper supervise [--await-bridge] NAME   (internal)";
+const HELP_SUPERVISE: &str = "Usage: vnet-helper supervise [--bring-up] NAME   (internal)";
 const HELP_GUARD: &str = "Usage: vnet-helper guard NAME   (internal)";
 
 /// Every subcommand, the one list of them.
@@ -128,18 +128,21 @@ fn help(_args: &[String], _caller: &Caller) -> Result<i32> {
 
 fn supervise(args: &[String], caller: &Caller) -> Result<i32> {
     privileges::require_real_root(caller, "supervise")?;
-    let (await_bridge, args) = match args {
-        [flag, rest @ ..] if flag == "--await-bridge" => (true, rest),
+    let (bring_up, args) = match args {
+        [flag, rest @ ..] if flag == "--bring-up" => (true, rest),
         _ => (false, args),
     };
     let name = one_name(args, HELP_SUPERVISE)?;
-    crate::network::supervisor::watch::run(&name, await_bridge)
+    crate::network::supervisor::watch::run(&name, bring_up)
 }
 
 fn guard(args: &[String], caller: &Caller) -> Result<i32> {
     privileges::require_real_root(caller, "guard")?;
     let name = one_name(args, HELP_GUARD)?;
     let net = crate::paths::Network::new(&name);
+    if !crate::network::guard::bring_up_abandoned() {
+        return Ok(0);
+    }
     crate::network::steps::finish_abandoned(&net).map(|()| 0)
 }
 

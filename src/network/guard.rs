@@ -3,9 +3,12 @@
 //! caller cannot kill it) and undoes what it left within moments, instead of
 //! leaving a half-made network until the next caller repairs it.
 //!
-//! The bring-up starts it (`vnet-helper guard NAME`, internal) with a pipe on
-//! its stdin and writes `done` once it has made the network or undone its
-//! own failure. If the pipe closes without that word, the bring-up died: the
+//! Without systemd the bring-up's own supervisor, started before anything
+//! is made, is its guard (supervisor::process). Under systemd the
+//! supervisor starts as a unit only once the bridge is made, so the
+//! bring-up starts this one first (`vnet-helper guard NAME`, internal) with
+//! a pipe on its stdin and writes `done` once it has made the network or
+//! undone its own failure. If the pipe closes without that word, the bring-up died: the
 //! guard takes the network's lock (freed by that death) and calls
 //! `steps::finish_abandoned`.
 

@@ -7,8 +7,9 @@
 //! Everything here runs as full root (privileges::become_root) with the
 //! network's lock held, so bring-up, attach and teardown of one network never
 //! interleave. A bring-up killed at any point leaves a `pending` marker and
-//! no `up` marker. Its guard (`guard`) then undoes what is left at once
-//! (`finish_abandoned`); failing that (the guard killed too), the next call
+//! no `up` marker. Its guard (the supervisor it started first, or under
+//! systemd `guard`) then undoes what is left at once (`finish_abandoned`);
+//! failing that (the guard killed too), the next call
 //! redoes the bring-up over what is left (adopting the bridge, replacing
 //! half-applied rules, restarting dnsmasq), which every step is written to
 //! allow.
@@ -41,32 +42,51 @@ struct Done {
 pub fn bring_up(def: &Definition, net: &paths::Network) -> Result<Option<String>> {
     // A bad config.toml is refused before anything is made.
     firewall::config::load()?;
-    // The guard first: whatever is made after this is undone if we die. It
-    // is told when we are done, whichever way it went.
-    let guard = guard::start(&def.name)?;
-    let result = bring_up_guarded(def, net);
-    guard.done();
-    result
-}
-
-fn bring_up_guarded(def: &Definition, net: &paths::Network) -> Result<Option<String>> {
-    // Without the runtime directory no dnsmasq of ours runs: every teardown
-    // stops it before it removes the directory. Then the scan of every
-    // process's command line (dnsmasq::stop) is skipped.
+    // Leftovers of a bring-up that was killed (its guard too): its
+    // supervisor and dnsmasq must go (they hold the name and the ports);
+    // the bridge and the rules are adopted or replaced below. Without the
+    // runtime directory no dnsmasq of ours runs (every teardown stops it
+    // before it removes the directory): then the scan of every process's
+    // command line (dnsmasq::stop) is skipped.
     let leftovers = net.run.exists();
-    lock::secure_dir(&net.run.to_string_lossy(), 0o755)?;
-    // Leftovers of a bring-up that was killed: its dnsmasq must not keep the
-    // ports; the bridge and the rules are adopted or replaced below.
     let resumed = net.pending_marker().exists() || net.up_marker().exists();
     let _ = fs::remove_file(net.up_marker());
     supervisor::stop(net);
     if leftovers {
         dnsmasq::stop(net);
     }
-    write_pending(net, None)?;
+    // The guard, before anything is made: whatever is made after this is
+    // undone if we die. A detached supervisor, started now so that its exec
+    // happens while the bridge is made, is its own guard; under systemd
+    // (the unit starts once the bridge is made) `vnet-helper guard NAME`
+    // is. Both are told when we are done, whichever way it went.
+    let mut supervisor = supervisor::spawn_for_bring_up(net)?;
+    let guard = match supervisor.guards() {
+        true => None,
+        false => Some(guard::start(&def.name)?),
+    };
+    let result = bring_up_guarded(def, net, &mut supervisor, resumed);
+    supervisor.done();
+    if let Some(guard) = guard {
+        guard.done();
+    }
+    result
+}
 
-    let mut done = Done::default();
-    match bring_up_steps(def, net, &mut done) {
+fn bring_up_guarded(
+    def: &Definition,
+    net: &paths::Network,
+    supervisor: &mut supervisor::Starting,
+    resumed: bool,
+) -> Result<Option<String>> {
+    lock::secure_dir(&net.run.to_string_lossy(), 0o755)?;
+    write_pending(net, None)?;
+    // The supervisor runs already: `undo` stops it.
+    let mut done = Done {
+        supervisor: true,
+        ..Done::default()
+    };
+    match bring_up_steps(def, net, supervisor, &mut done) {
         Ok(host_ruleset) => {
             let _ = fs::remove_file(net.pending_marker());
             Ok(host_ruleset)
@@ -88,12 +108,9 @@ fn write_pending(net: &paths::Network, ip_forward_was: Option<&str>) -> Result<(
     fs::write(net.pending_marker(), text).or_fail(|| net.pending_marker().display().to_string())
 }
 
-/// `vnet-helper guard NAME` (internal): wait for the bring-up that started
-/// this guard to end; if it died half-way, undo what it left.
+/// For a bring-up's guard (`vnet-helper guard NAME`, or the supervisor it
+/// started) whose bring-up died half-way: undo what it left.
 pub fn finish_abandoned(net: &paths::Network) -> Result<()> {
-    if !guard::bring_up_abandoned() {
-        return Ok(());
-    }
     let _lock = lock::network(net)?;
     // Under the lock: a later call may have finished the network meanwhile,
     // or undone it; or the bring-up died before it made anything.
@@ -122,6 +139,7 @@ pub fn finish_abandoned(net: &paths::Network) -> Result<()> {
 fn bring_up_steps(
     def: &Definition,
     net: &paths::Network,
+    supervisor: &mut supervisor::Starting,
     done: &mut Done,
 ) -> Result<Option<String>> {
     // The firewall is set up on a thread of its own, side by side with the
@@ -129,13 +147,9 @@ fn bring_up_steps(
     // bridge but need not find it, and its two transactions are the longest
     // step. The scope joins it whichever way a step fails, before `undo`.
     std::thread::scope(|s| {
-        // 1. The supervisor, which starts dnsmasq and reports whether it
-        // runs: started first, so that its exec and set-up happen while the
-        // bridge is made; told to start dnsmasq once the bridge has its
-        // address (5); waited for last. It heals nothing before the `up`
-        // marker exists (supervisor::heal).
-        done.supervisor = true;
-        let mut supervisor = supervisor::spawn(net)?;
+        // 1. The supervisor (started by `bring_up`) starts dnsmasq when
+        // told that the bridge has its address (5), and is waited for last.
+        // It heals nothing before the `up` marker exists (supervisor::heal).
         let firewall = bridge::with_rtnetlink(async |h| {
             // 2. A colliding subnet is refused while nothing is made yet.
             bridge::check_collisions(h, def).await?;

@@ -288,10 +288,10 @@ our_dnsmasqs() {
 }
 
 # supervisor_pids NAME: processes whose argv is [*, supervise, NAME] (started
-# by systemd or to adopt a network) or [*, supervise, --await-bridge, NAME]
+# by systemd or to adopt a network) or [*, supervise, --bring-up, NAME]
 # (started by a bring-up).
 supervisor_pids() {
-  echo "$(pids_where_args supervise "$1") $(pids_where_args supervise --await-bridge "$1")" | xargs
+  echo "$(pids_where_args supervise "$1") $(pids_where_args supervise --bring-up "$1")" | xargs
 }
 
 # freeze_supervisor NAME / thaw_supervisor NAME: stop NAME's supervisor

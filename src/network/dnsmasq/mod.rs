@@ -6,4 +6,4 @@
 pub mod config;
 pub mod process;
 
-pub use process::{launch, prepare, reap, reload_hosts, running, start, stop};
+pub use process::{reap, reload_hosts, running, start, stop};

@@ -40,9 +40,8 @@ pub fn start(def: &Definition, net: &paths::Network) -> Result<u32> {
     launch(def, net)
 }
 
-/// Write dnsmasq's files (its lease directory, hosts files, config); none of
-/// them needs the bridge, so a bring-up has this done while it makes it.
-pub fn prepare(def: &Definition, net: &paths::Network) -> Result<()> {
+/// Write dnsmasq's files (its lease directory, hosts files, config).
+fn prepare(def: &Definition, net: &paths::Network) -> Result<()> {
     fs::DirBuilder::new()
         .mode(0o755)
         .recursive(true)
@@ -75,7 +74,7 @@ pub fn prepare(def: &Definition, net: &paths::Network) -> Result<()> {
 /// sockets and written its pid file: the end of that pipe is the moment it
 /// runs, or, without a pid file, the moment it failed (port 53 taken, a
 /// bad option), with its message in what it wrote there.
-pub fn launch(def: &Definition, net: &paths::Network) -> Result<u32> {
+fn launch(def: &Definition, net: &paths::Network) -> Result<u32> {
     let program = exec::tool("dnsmasq")?;
     let mut child = exec::command(&program)
         .arg("--keep-in-foreground")

@@ -3,19 +3,27 @@
 //! A supervisor holds its lock (`paths::Network::supervisor_lock`) for its
 //! whole life: that is the proof of life a call checks. It reports "ready
 //! pid=N" or "failed: why" in its status file once dnsmasq runs (or could
-//! not be started). A bring-up starts it (`spawn`, as
-//! `supervise --await-bridge NAME`) before anything else, so that its exec
-//! and set-up happen while the bridge is made; tells it on its stdin when
-//! the bridge has its address (`Starting::go`: dnsmasq may start); and waits
-//! for that report last (`Starting::wait`): a detached supervisor then
-//! closes its stdout, a pipe the bring-up waits on. It starts watching once
-//! that call has released the network's lock.
+//! not be started).
+//!
+//! A bring-up starts it (`spawn_for_bring_up`, as `supervise --bring-up
+//! NAME`) before it makes anything, so that its exec happens while the
+//! bridge is made; tells it on its stdin when the bridge has its address
+//! (`Starting::go`: dnsmasq may start); waits for its report last
+//! (`Starting::wait`: it closes its stdout, a pipe the bring-up waits on);
+//! and tells it when the bring-up is over (`Starting::done`). Until then it
+//! is also the bring-up's guard: if its stdin closes without those words,
+//! the bring-up was killed half-way, and it undoes what is left
+//! (`steps::finish_abandoned`) instead of supervising, unless the network
+//! was finished. It starts watching once that call has released the
+//! network's lock (its tap is a port then).
 //!
 //! With systemd running, it is started as vnet-helper@NAME.service so it lives
-//! outside the caller's login session and cgroup; otherwise it detaches itself
+//! outside the caller's login session and cgroup (at `go`; a `vnet-helper
+//! guard NAME` process guards that bring-up); otherwise it detaches itself
 //! (own session, empty environment, default limits, cwd /, root's uid).
 
 use std::fs::{self, File};
+use std::io::Write;
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -41,10 +49,10 @@ fn is_supervisor(pid: u32, name: &str) -> bool {
     exec::cmdline_matches(pid, |args| supervises(args, name))
 }
 
-/// `vnet-helper supervise [--await-bridge] NAME`.
+/// `vnet-helper supervise [--bring-up] NAME`.
 fn supervises(args: &[&[u8]], name: &str) -> bool {
     match args {
-        [_, cmd, flag, n, ..] if *flag == b"--await-bridge" => {
+        [_, cmd, flag, n, ..] if *flag == b"--bring-up" => {
             *cmd == b"supervise" && *n == name.as_bytes()
         }
         [_, cmd, n, ..] => *cmd == b"supervise" && *n == name.as_bytes(),
@@ -64,42 +72,48 @@ fn systemd_running() -> bool {
     Path::new(paths::SYSTEMD_RUNTIME_DIR).is_dir()
 }
 
-/// Start the supervisor and wait until it reports that dnsmasq runs (or why
-/// not). Called as root with the network's lock held, the bridge made.
+/// Start a supervisor for a network that is up (its supervisor died) and
+/// wait until it reports that dnsmasq runs (or why not). Called as root with
+/// the network's lock held.
 pub fn start(net: &paths::Network) -> Result<()> {
-    let mut starting = spawn(net)?;
+    let mut starting = spawn(net, false)?;
     starting.go(net)?;
     starting.wait(net)
 }
 
-/// What a detached supervisor started with `--await-bridge` reads on its
-/// stdin before it starts dnsmasq.
+/// Start the supervisor of a bring-up, before anything is made: detached,
+/// it is the bring-up's guard (see the module comment) and does nothing
+/// else until told `go`, so that its exec happens while the bring-up makes
+/// the bridge; under systemd, nothing happens before `go` (the unit starts
+/// then) and `guards` is false. Called as root with the network's lock held.
+pub fn spawn_for_bring_up(net: &paths::Network) -> Result<Starting> {
+    spawn(net, true)
+}
+
+/// What a supervisor started for a bring-up reads on its stdin: `GO` once
+/// the bridge has its address (dnsmasq may start), then `DONE` once the
+/// bring-up is over. Its stdin closing before either means the bring-up
+/// died (or failed, and undid itself).
 pub const GO: &[u8] = b"go";
+pub const DONE: &[u8] = b"done";
 
 /// A supervisor on its way up: tell it to `go` once the bridge has its
-/// address, then `wait` for its report.
+/// address, `wait` for its report, then tell it the bring-up is `done`.
 pub struct Starting {
-    /// Detached: it was started before the bridge was made, and has done
-    /// what needs no bridge (its exec, its lock, dnsmasq's files); the write
-    /// end of its stdin, for `GO`, and the read end of its stdout, which it
-    /// closes once its status file says how the start went (or when it
-    /// dies): no polling while it starts. Under systemd: nothing yet (the
-    /// unit starts at `go`).
+    /// Detached: the read end of its stdout, which it closes once its
+    /// status file says how the start went (or when it dies), so there is no
+    /// polling while it starts; and, for a bring-up, the write end of its
+    /// stdin. Under systemd: None (the unit starts at `go`).
     detached: Option<Detached>,
     deadline: Instant,
 }
 
 struct Detached {
-    go: Option<File>,
+    stdin: Option<File>,
     report: File,
 }
 
-/// Start the supervisor without letting it start dnsmasq yet, so that its
-/// exec and set-up happen while the bring-up makes the bridge (under
-/// systemd, nothing happens before `go`). Called as root with the network's
-/// lock held. Dropping the result without `go` makes a detached supervisor
-/// exit.
-pub fn spawn(net: &paths::Network) -> Result<Starting> {
+fn spawn(net: &paths::Network, bring_up: bool) -> Result<Starting> {
     let _ = fs::remove_file(net.supervisor_status());
     let unit_installed = paths::SUPERVISOR_UNITS
         .iter()
@@ -112,21 +126,33 @@ pub fn spawn(net: &paths::Network) -> Result<Starting> {
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
                 .or_fail(|| "making the supervisor's pipes")
         };
-        let (stdin, go) = pipe()?;
         let (report, stdout) = pipe()?;
         let null = fs::File::options()
+            .read(true)
             .write(true)
             .open("/dev/null")
             .or_fail(|| "opening /dev/null")?;
+        let (stdin, tell) = match bring_up {
+            true => {
+                let (read, write) = pipe()?;
+                (Some(read), Some(File::from(write)))
+            }
+            false => (None, None),
+        };
+        let args: &[&str] = match bring_up {
+            true => &["supervise", "--bring-up", &net.name],
+            false => &["supervise", &net.name],
+        };
+        let stdin_fd = stdin.as_ref().map_or(null.as_fd(), |s| s.as_fd());
         exec::spawn_unwaited(
             &me.to_string_lossy(),
-            &["supervise", "--await-bridge", &net.name],
-            [stdin.as_fd(), stdout.as_fd(), null.as_fd()],
+            args,
+            [stdin_fd, stdout.as_fd(), null.as_fd()],
         )
         .map_err(|e| e.context("starting the network supervisor"))?;
         // Not waited for: it outlives us and is reparented to init.
         Some(Detached {
-            go: Some(File::from(go)),
+            stdin: tell,
             report: File::from(report),
         })
     };
@@ -137,18 +163,22 @@ pub fn spawn(net: &paths::Network) -> Result<Starting> {
 }
 
 impl Starting {
+    /// Whether it guards the bring-up that started it (detached): then no
+    /// `vnet-helper guard` is needed.
+    pub fn guards(&self) -> bool {
+        self.detached.as_ref().is_some_and(|d| d.stdin.is_some())
+    }
+
     /// The bridge has its address: dnsmasq may start (under systemd, the
     /// unit starts now).
     pub fn go(&mut self, net: &paths::Network) -> Result<()> {
         self.deadline = Instant::now() + Duration::from_secs(10);
         match &mut self.detached {
             Some(d) => {
-                use std::io::Write;
-                // Written, then closed: it reads to the end. A supervisor
-                // that is gone already gives EPIPE (SIGPIPE is ignored), and
-                // `wait` then finds its stdout closed and no report.
-                if let Some(mut go) = d.go.take() {
-                    let _ = go.write_all(GO);
+                // A supervisor that is gone already gives EPIPE (SIGPIPE is
+                // ignored): `wait` then finds its stdout closed and no report.
+                if let Some(stdin) = &mut d.stdin {
+                    let _ = stdin.write_all(GO);
                 }
                 Ok(())
             }
@@ -161,9 +191,17 @@ impl Starting {
         }
     }
 
+    /// The bring-up is over (made, or failed and undone): a detached
+    /// supervisor stops guarding it. Its stdin closes.
+    pub fn done(mut self) {
+        if let Some(mut stdin) = self.detached.as_mut().and_then(|d| d.stdin.take()) {
+            let _ = stdin.write_all(DONE);
+        }
+    }
+
     /// Wait until the supervisor reports that dnsmasq runs (or why not), up
     /// to 10 s from `go`.
-    pub fn wait(mut self, net: &paths::Network) -> Result<()> {
+    pub fn wait(&mut self, net: &paths::Network) -> Result<()> {
         if let Some(d) = &mut self.detached {
             if wait_for_eof(&mut d.report, self.deadline) {
                 // Closed: it reported, or it is gone (its exec failed, or

@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use netlink_sys::AsyncSocket;
 use tokio::io::unix::AsyncFd;
 
-use super::heal;
+use super::{heal, process};
 use crate::error::{OrFail, Result};
 use crate::network::definition::{Definition, Mode};
 use crate::network::lock::{self, Lock};
@@ -26,17 +26,23 @@ use crate::network::{bridge, definitions, dnsmasq, steps};
 use crate::paths;
 use crate::sys;
 
-/// `vnet-helper supervise [--await-bridge] NAME`: the supervisor's main.
-/// Real uid 0 only. With `--await-bridge` (a bring-up starts it before it
-/// makes the bridge), dnsmasq is started only once the bring-up says so on
-/// stdin (see `process::Starting::go`).
-pub fn run(name: &str, await_bridge: bool) -> Result<i32> {
+/// `vnet-helper supervise [--bring-up] NAME`: the supervisor's main.
+/// Real uid 0 only. With `--bring-up` it was started by a bring-up before
+/// anything was made, and guards it (see `process`).
+pub fn run(name: &str, bring_up: bool) -> Result<i32> {
     let net = paths::Network::new(name);
     let Some(me) = take_supervisor_lock(&net)? else {
         return Ok(0); // another supervisor has it
     };
-    if !net.pending_marker().exists() && !net.up_marker().exists() {
-        // Started by a bring-up that was undone (or killed and cleaned up)
+    if bring_up {
+        if !told(process::GO, false) {
+            // The bring-up died (or failed and undid itself) before its
+            // bridge had its address.
+            drop(me);
+            return steps::finish_abandoned(&net).map(|()| 0);
+        }
+    } else if !net.pending_marker().exists() && !net.up_marker().exists() {
+        // Started for a network that was taken down (or by hand, for none)
         // before we got here: there is nothing to supervise.
         return Ok(0);
     }
@@ -45,17 +51,9 @@ pub fn run(name: &str, await_bridge: bool) -> Result<i32> {
         release_stdout();
     };
     let started = definitions::load(name).and_then(|def| {
-        let running = dnsmasq::running(&net);
-        let start = def.needs_dnsmasq() && running.is_none();
-        if start {
-            dnsmasq::prepare(&def, &net)?;
-        }
-        if await_bridge {
-            bridge_made(name)?;
-        }
-        let dnsmasq = match start {
-            true => Some(dnsmasq::launch(&def, &net)?),
-            false => running.filter(|_| def.needs_dnsmasq()),
+        let dnsmasq = match def.needs_dnsmasq() {
+            true => Some(dnsmasq::running(&net).map_or_else(|| dnsmasq::start(&def, &net), Ok)?),
+            false => None,
         };
         Ok((def, dnsmasq))
     });
@@ -67,6 +65,12 @@ pub fn run(name: &str, await_bridge: bool) -> Result<i32> {
         }
     };
     report(format!("ready pid={}\n", std::process::id()));
+    if bring_up && !told(process::DONE, true) && !net.up_marker().exists() {
+        // The bring-up was killed after its bridge was made, before it
+        // finished: undo what it made (our dnsmasq included), as its guard.
+        drop(me);
+        return steps::finish_abandoned(&net).map(|()| 0);
+    }
     // Watch once the call that started us is done with the network (its
     // lock is free, its tap a port): the watch's set-up then does not take
     // a CPU from that call's last steps (the dump finds the tap).
@@ -99,23 +103,21 @@ pub fn run(name: &str, await_bridge: bool) -> Result<i32> {
     }
 }
 
-/// Wait until the bring-up that started us says on stdin that the bridge has
-/// its address (`process::GO`); its end of the pipe closing without that
-/// means it failed (or died), and there is nothing to start.
-fn bridge_made(name: &str) -> Result<()> {
+/// Whether the bring-up that started us said `word` on our stdin: the next
+/// `word.len()` bytes, or (`to_end`) everything up to its end, which then
+/// becomes /dev/null.
+fn told(word: &[u8], to_end: bool) -> bool {
     use std::io::Read;
     let mut said = Vec::new();
-    let _ = std::io::stdin().take(16).read_to_end(&mut said);
-    if let Ok(null) = fs::File::open("/dev/null") {
-        use std::os::fd::AsRawFd;
-        let _ = nix::unistd::dup2(null.as_raw_fd(), libc::STDIN_FILENO);
+    let limit = if to_end { 64 } else { word.len() as u64 };
+    let _ = std::io::stdin().lock().take(limit).read_to_end(&mut said);
+    if to_end {
+        if let Ok(null) = fs::File::open("/dev/null") {
+            use std::os::fd::AsRawFd;
+            let _ = nix::unistd::dup2(null.as_raw_fd(), libc::STDIN_FILENO);
+        }
     }
-    if said != super::process::GO {
-        return Err(fail!(
-            "network `{name}': the bring-up ended before its bridge was made"
-        ));
-    }
-    Ok(())
+    said == word
 }
 
 /// The bring-up that started us waits for our stdout to close (see
