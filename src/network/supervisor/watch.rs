@@ -34,6 +34,8 @@ pub fn run(name: &str, bring_up: bool) -> Result<i32> {
     let Some(me) = take_supervisor_lock(&net)? else {
         return Ok(0); // another supervisor has it
     };
+    // Read while a bring-up makes the bridge (it needs nothing made).
+    let def = definitions::load(name);
     if bring_up {
         if !told(process::GO, false) {
             // The bring-up died (or failed and undid itself) before its
@@ -50,7 +52,7 @@ pub fn run(name: &str, bring_up: bool) -> Result<i32> {
         let _ = fs::write(net.supervisor_status(), text);
         release_stdout();
     };
-    let started = definitions::load(name).and_then(|def| {
+    let started = def.and_then(|def| {
         let dnsmasq = match def.needs_dnsmasq() {
             true => Some(dnsmasq::running(&net).map_or_else(|| dnsmasq::start(&def, &net), Ok)?),
             false => None,
