@@ -145,7 +145,10 @@ fn up_and_down_admin_commands() {
 
 /// A network up with a guest attached, its definition file then deleted (the
 /// package's prerm runs `down --force` for each network on removal): `down`
-/// refuses naming the file, `down --force` leaves nothing. Both backends.
+/// refuses naming the file, `down --force` leaves nothing. Then only rules
+/// and our bridge left, no definition and no runtime state: `down` names
+/// them, `down --force` removes them, an admin's bridge of the name stays.
+/// Both backends.
 #[test]
 fn down_force_after_definition_deleted() {
     let Some(r) = run("down_force_after_definition_deleted") else {
@@ -167,6 +170,15 @@ fn down_force_after_definition_deleted() {
             ("NFT_SAME", "yes"),
             ("AGAIN_RC", "1"),
             ("AGAIN_MSG", "1"),
+            ("LEFT_RC", "1"),
+            ("LEFT_SAYS", "1"),
+            ("LEFT_CHANGED", "no"),
+            ("LEFT_FORCE_RC", "0"),
+            ("LEFT_BRIDGE", "no"),
+            ("LEFT_FW_SAME", "yes"),
+            ("LEFT_NFT_SAME", "yes"),
+            ("FOREIGN_RC", "1"),
+            ("FOREIGN_KEPT", "yes"),
         ] {
             expect(&r, &format!("{p}_{k}"), v);
         }

@@ -33,9 +33,19 @@ pub fn down(args: &[String], caller: &Caller) -> Result<i32> {
     let rest: Vec<String> = args.iter().filter(|a| *a != "--force").cloned().collect();
     let name = super::one_name(&rest, super::HELP_DOWN)?;
     let net = paths::Network::new(&name);
-    check_defined(&name, &net, force)?;
+    let scope = check_defined(&name, &net, force)?;
     lock::prepare_dirs()?;
     let _lock = lock::network(&net)?;
+    if scope == Scope::Leftovers {
+        steps::remove_leftovers(&name)?;
+        crate::audit::network(
+            caller.uid.as_raw(),
+            &name,
+            "leftovers removed by `vnet-helper down --force'",
+        );
+        show!("{name}: leftovers removed\n");
+        return Ok(0);
+    }
     // A bridged network's uplink is a port too, but not a guest; neither is
     // a tap that no process holds.
     let uplink = definitions::load(&name).ok().and_then(|d| d.uplink);
@@ -57,21 +67,46 @@ pub fn down(args: &[String], caller: &Caller) -> Result<i32> {
     Ok(0)
 }
 
+/// What `down` takes down.
+#[derive(Debug, PartialEq, Eq)]
+enum Scope {
+    /// The network, from its definition or its runtime state.
+    Network,
+    /// What is left of a network with neither (steps::leftovers).
+    Leftovers,
+}
+
 /// `down` of a network without a definition file: refused, unless it has
-/// runtime state (it was up when its file was deleted) and --force is given;
-/// teardown then works from that state and the name alone.
-fn check_defined(name: &str, net: &paths::Network, force: bool) -> Result<()> {
+/// runtime state (it was up when its file was deleted) or leftovers (rules,
+/// our bridge) and --force is given; teardown then works from that state
+/// and the name alone.
+fn check_defined(name: &str, net: &paths::Network, force: bool) -> Result<Scope> {
     let file = paths::definition(name);
-    match (definitions::path(name).is_some(), net.run.exists(), force) {
-        (true, _, _) | (false, true, true) => Ok(()),
-        (false, false, _) => Err(fail!(
+    if definitions::path(name).is_some() {
+        return Ok(Scope::Network);
+    }
+    if net.run.exists() {
+        return match force {
+            true => Ok(Scope::Network),
+            false => Err(fail!(
+                "network `{name}' is up but its definition {} is gone; \
+                 `vnet-helper down --force {name}' takes it down from what is running",
+                file.display()
+            )),
+        };
+    }
+    let left = steps::leftovers(name);
+    match (left.is_empty(), force) {
+        (true, _) => Err(fail!(
             "no network named `{name}' is defined ({})",
             file.display()
         )),
-        (false, true, false) => Err(fail!(
-            "network `{name}' is up but its definition {} is gone; \
-             `vnet-helper down --force {name}' takes it down from what is running",
-            file.display()
+        (false, false) => Err(fail!(
+            "no network named `{name}' is defined ({}), but its {} are left; \
+             `vnet-helper down --force {name}' removes them",
+            file.display(),
+            left.join(" and ")
         )),
+        (false, true) => Ok(Scope::Leftovers),
     }
 }

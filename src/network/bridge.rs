@@ -72,6 +72,22 @@ pub fn is_bridge(m: &LinkMessage) -> bool {
     })
 }
 
+/// Is there a bridge `name` with the fixed MAC address we give network
+/// `name`'s bridge (`mac::bridge`): one we made, not an admin's of the same
+/// name? (A bridged network's takes its uplink's address: never ours here.)
+pub fn made_by_us(name: &str) -> bool {
+    let ours = crate::mac::bridge(name);
+    with_rtnetlink(async |h| link(h, name).await)
+        .ok()
+        .flatten()
+        .is_some_and(|m| {
+            is_bridge(&m)
+                && m.attributes
+                    .iter()
+                    .any(|a| matches!(a, LinkAttribute::Address(mac) if mac[..] == ours[..]))
+        })
+}
+
 /// Ports (links whose master is `index`), by name.
 /// One port of a bridge.
 #[derive(Debug, Clone)]

@@ -237,6 +237,32 @@ pub fn tear_down(net: &paths::Network) -> Result<()> {
     error::all([fw, br])
 }
 
+/// What is left of network `name` that has neither a definition nor
+/// runtime state (a teardown whose firewall step failed after its
+/// definition was deleted): `rules` (its firewall rules, either backend),
+/// `bridge` (only one made by us: bridge::made_by_us).
+pub fn leftovers(name: &str) -> Vec<&'static str> {
+    let mut left = Vec::new();
+    if firewall::current().is_ok_and(|c| c.leftovers(name)) {
+        left.push("firewall rules");
+    }
+    if bridge::made_by_us(name) {
+        left.push("bridge");
+    }
+    left
+}
+
+/// Remove what `leftovers` finds. The caller holds the network's lock.
+pub fn remove_leftovers(name: &str) -> Result<()> {
+    firewall::firewalld::unbind(name);
+    let fw = firewall::remove(name);
+    let br = match bridge::made_by_us(name) {
+        true => bridge::with_rtnetlink(async |h| bridge::delete(h, name).await),
+        false => Ok(()),
+    };
+    error::all([fw, br])
+}
+
 /// For `vnet-helper up` on a network that is up: put the bridge's settings and
 /// the firewall rules back (someone deleted the address, a firewall reload
 /// flushed the rules) and have dnsmasq re-read the static hosts without

@@ -5,7 +5,11 @@
 # missing file and suggesting --force, and changes nothing (`status` lists
 # it, saying the same); `down --force` takes it down from what is running:
 # no bridge, dnsmasq, supervisor, run directory or rule left, iptables-save,
-# ip6tables-save and nft list ruleset as before. Under both firewall backends (PREFIX_ keys: IPT_, NFT_).
+# ip6tables-save and nft list ruleset as before. Then what a teardown
+# whose firewall step failed leaves once the definition is gone too (rules
+# and our bridge, no runtime state): `down` names them, `down --force`
+# removes them; an admin's own bridge of that name is left alone. Under
+# both firewall backends (PREFIX_ keys: IPT_, NFT_).
 # (run by tests/commands.rs in tests/sandbox.sh; prints KEY=VALUE lines)
 # shellcheck source=tests/lib/common.sh
 source "$TESTS/lib/common.sh"
@@ -57,4 +61,27 @@ for backend in iptables nftables; do
   rc=0; "$VH" down --force vn0 > "$WORK/again.$p" 2>&1 || rc=$?
   echo "${p}_AGAIN_RC=$rc"
   echo "${p}_AGAIN_MSG=$(grep -c "no network named \`vn0' is defined" "$WORK/again.$p" || true)"
+
+  # what a teardown whose firewall step failed leaves once the definition
+  # is gone too: rules and our bridge, no runtime state (no processes)
+  define_net vn0 'address = "10.200.0.1/24"' 'idle-timeout = "never"'
+  "$VH" up vn0 > /dev/null
+  for pid in $(supervisor_pids vn0) $(dnsmasq_pids vn0); do kill -9 "$pid"; done
+  rm -rf "$(run_dir vn0)" "$(definition_file vn0)"
+  snap > "$WORK/l.$p"
+  rc=0; "$VH" down vn0 > "$WORK/left.$p" 2>&1 || rc=$?
+  echo "${p}_LEFT_RC=$rc"
+  echo "${p}_LEFT_SAYS=$(grep -c "no network named \`vn0' is defined ($(definition_file vn0)), but its firewall rules and bridge are left; \`vnet-helper down --force vn0' removes them" "$WORK/left.$p" || true)"
+  echo "${p}_LEFT_CHANGED=$([ "$(snap)" = "$(cat "$WORK/l.$p")" ] && echo no || echo yes)"
+  rc=0; "$VH" down --force vn0 > "$WORK/leftforce.$p" 2>&1 || { rc=$?; cat "$WORK/leftforce.$p" >&2; }
+  echo "${p}_LEFT_FORCE_RC=$rc"
+  echo "${p}_LEFT_BRIDGE=$(yes_no bridge_exists vn0)"
+  report_fw_same "${p}_LEFT_FW_SAME" "$WORK/fw.base"
+  report_nft_same "${p}_LEFT_NFT_SAME" "$WORK/nft.base"
+  # an admin's own bridge of that name (not our MAC) is nobody's leftover
+  ip link add vn0 type bridge
+  rc=0; "$VH" down --force vn0 > "$WORK/foreign.$p" 2>&1 || rc=$?
+  echo "${p}_FOREIGN_RC=$rc"
+  echo "${p}_FOREIGN_KEPT=$(yes_no bridge_exists vn0)"
+  ip link del vn0
 done
