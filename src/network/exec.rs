@@ -107,6 +107,41 @@ pub fn run_program_holding(
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Read `pipe`, a child's stdout or stderr, until the child closes it (it
+/// ends, or it says it is ready that way): what it wrote (the first `keep`
+/// bytes), or None if the pipe is still open at `deadline`. A failed poll
+/// or read counts as closed.
+pub fn read_until_closed(
+    pipe: &mut (impl std::io::Read + std::os::fd::AsFd),
+    keep: usize,
+    deadline: Instant,
+) -> Option<Vec<u8>> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return Some(kept),
+            Ok(_) => match pipe.read(&mut buf) {
+                Ok(0) => return Some(kept),
+                Ok(n) => {
+                    let room = keep.saturating_sub(kept.len()).min(n);
+                    kept.extend_from_slice(&buf[..room]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Some(kept),
+            },
+        }
+    }
+}
+
 /// Stop process `pid` if `is_ours(pid)` says it is still the process we mean
 /// (checked before every signal, so a pid that was reused meanwhile is never
 /// signalled): SIGTERM, up to `grace` for it to go, then SIGKILL and up to 3 s

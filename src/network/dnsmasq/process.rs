@@ -5,9 +5,8 @@
 //! (SIGHUP), stop it. The supervisor watches and restarts it.
 
 use std::fs;
-use std::os::fd::AsFd;
 use std::os::unix::fs::DirBuilderExt;
-use std::process::{ChildStderr, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use super::config;
@@ -88,7 +87,7 @@ fn launch(def: &Definition, net: &paths::Network) -> Result<u32> {
     let said = child
         .stderr
         .take()
-        .and_then(|mut e| read_to_end_by(&mut e, deadline));
+        .and_then(|mut e| exec::read_until_closed(&mut e, 4096, deadline));
     if said.is_some() && running(net) == Some(pid) {
         return Ok(pid);
     }
@@ -112,32 +111,6 @@ fn launch(def: &Definition, net: &paths::Network) -> Result<u32> {
 
 /// How long dnsmasq may take to start.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Everything `pipe` gives until its end (the first 4 KiB kept), or None if
-/// it has not ended by `deadline`.
-fn read_to_end_by(pipe: &mut ChildStderr, deadline: Instant) -> Option<Vec<u8>> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::io::Read;
-    let mut kept = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return None;
-        }
-        let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
-        let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return Some(kept),
-            Ok(_) => match pipe.read(&mut buf) {
-                Ok(0) | Err(_) => return Some(kept),
-                Ok(n) if kept.len() < 4096 => kept.extend_from_slice(&buf[..n]),
-                Ok(_) => {}
-            },
-        }
-    }
-}
 
 /// After dnsmasq exited: collect it if it was our child (the one `launch`
 /// started; one an earlier supervisor started is init's to collect).

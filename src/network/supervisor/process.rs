@@ -203,7 +203,7 @@ impl Starting {
     /// to 10 s from `go`.
     pub fn wait(&mut self, net: &paths::Network) -> Result<()> {
         if let Some(d) = &mut self.detached {
-            if wait_for_eof(&mut d.report, self.deadline) {
+            if exec::read_until_closed(&mut d.report, 0, self.deadline).is_some() {
                 // Closed: it reported, or it is gone (its exec failed, or
                 // another supervisor holds the lock) and never will.
                 return report(net).unwrap_or_else(|| {
@@ -237,30 +237,6 @@ fn report(net: &paths::Network) -> Option<Result<()>> {
     }
     let why = text.strip_prefix("failed: ")?;
     Some(Err(fail!("{}", why.trim())))
-}
-
-/// Block until the supervisor closes its stdout (true), or until `deadline`
-/// (false).
-fn wait_for_eof(pipe: &mut File, deadline: Instant) -> bool {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::io::Read;
-    let mut buf = [0u8; 64];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
-        let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(0) => return false,
-            Ok(_) => match pipe.read(&mut buf) {
-                Ok(0) => return true,
-                Ok(_) => {} // it wrote something: not part of the protocol, ignored
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return true,
-            },
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(_) => return false,
-        }
-    }
 }
 
 /// Stop a running supervisor (for `down` and a new bring-up) and wait for it

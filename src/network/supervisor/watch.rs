@@ -114,10 +114,7 @@ fn told(word: &[u8], to_end: bool) -> bool {
     let limit = if to_end { 64 } else { word.len() as u64 };
     let _ = std::io::stdin().lock().take(limit).read_to_end(&mut said);
     if to_end {
-        if let Ok(null) = fs::File::open("/dev/null") {
-            use std::os::fd::AsRawFd;
-            let _ = nix::unistd::dup2(null.as_raw_fd(), libc::STDIN_FILENO);
-        }
+        onto_dev_null(libc::STDIN_FILENO);
     }
     said == word
 }
@@ -126,9 +123,18 @@ fn told(word: &[u8], to_end: bool) -> bool {
 /// `process::Starting`): once the status file says how the start went, it
 /// is /dev/null.
 fn release_stdout() {
-    if let Ok(null) = fs::OpenOptions::new().write(true).open("/dev/null") {
+    onto_dev_null(libc::STDOUT_FILENO);
+}
+
+/// Put /dev/null on standard descriptor `fd` (closing the pipe it was).
+fn onto_dev_null(fd: std::os::fd::RawFd) {
+    if let Ok(null) = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
         use std::os::fd::AsRawFd;
-        let _ = nix::unistd::dup2(null.as_raw_fd(), libc::STDOUT_FILENO);
+        let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
     }
 }
 
