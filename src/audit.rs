@@ -2,12 +2,59 @@
 //! teardown) goes to syslog, ident "vnet-helper", facility authpriv, with the
 //! caller's uid and the bridge. Logging is best effort: without /dev/log (a
 //! container, a namespace test) the call goes on unaffected.
+//!
+//! One exception: a supervisor that systemd runs as its unit (and the
+//! unit's ExecStop) writes its lines to its stderr, the unit's journal stream (`to_journal_stream`).
+//! journald files a syslog datagram under the sender's unit by reading
+//! /proc/PID/cgroup when it gets to it; a supervisor that logs "torn down
+//! after idle timeout" and exits is often gone by then, and the line is
+//! missing from `systemctl status vnet-helper@NAME`. A stream is filed
+//! under its unit when systemd connects it. The unit sets the same
+//! identifier and facility (dist/vnet-helper@.service); the level is the
+//! line's `<N>` prefix.
 
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::stat::SFlag;
 use syslog::{Facility, Formatter3164, LoggerBackend};
 
+/// Set once by a supervisor that runs as its systemd unit.
+static JOURNAL_STREAM: AtomicBool = AtomicBool::new(false);
+
+/// Send this process's lines to its stderr instead of syslog, if systemd
+/// runs it for network `name`'s unit vnet-helper@NAME.service (the
+/// supervisor, or `down` as its ExecStop): its cgroup is that unit's and its stderr a
+/// socket (the journal's; an admin's `StandardError=` elsewhere keeps
+/// syslog). The socket is made non-blocking: a stuck journald drops a
+/// line, as it would drop a datagram, instead of stalling the supervisor.
+pub fn to_journal_stream(name: &str) {
+    let unit = format!("/vnet-helper@{name}.service");
+    let in_unit = std::fs::read_to_string("/proc/self/cgroup")
+        .is_ok_and(|cg| cg.lines().any(|l| l.ends_with(&unit)));
+    let stderr = std::io::stderr();
+    let socket = nix::sys::stat::fstat(stderr.as_raw_fd())
+        .is_ok_and(|st| st.st_mode & SFlag::S_IFMT.bits() == SFlag::S_IFSOCK.bits());
+    if in_unit && socket {
+        let nonblocking = fcntl(stderr.as_raw_fd(), FcntlArg::F_GETFL).and_then(|flags| {
+            let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+            fcntl(stderr.as_raw_fd(), FcntlArg::F_SETFL(flags))
+        });
+        JOURNAL_STREAM.store(nonblocking.is_ok(), Ordering::Relaxed);
+    }
+}
+
 fn send(err: bool, msg: &str) {
+    if JOURNAL_STREAM.load(Ordering::Relaxed) {
+        // One write per line (stderr is unbuffered), LOG_ERR or LOG_INFO;
+        // a newline in a reason would start a journal entry of its own.
+        let line = format!("<{}>{}\n", if err { 3 } else { 6 }, msg.replace('\n', " "));
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        return;
+    }
     let formatter = Formatter3164 {
         facility: Facility::LOG_AUTHPRIV,
         hostname: None,

@@ -67,6 +67,10 @@ fn supervisor_outlives_sessions() {
             ("JOURNAL_BROUGHT_UP", "1"),
             ("JOURNAL_IDLE_TEARDOWN", "1"),
             ("STATUS_SHOWS_TEARDOWN", "yes"),
+            ("UNIT_TEARDOWN_TRANSPORT", "stdout"),
+            ("UNIT_TEARDOWN_IDENTIFIER", "vnet-helper"),
+            ("UNIT_TEARDOWN_FACILITY", "10"),
+            ("UNIT_TEARDOWN_PRIORITY", "6"),
         ],
     );
     let sessions = r.value("ALICE_SESSIONS");
@@ -108,6 +112,7 @@ fn systemctl_stop_tears_down() {
             ("UNIT_ACTIVE", "active"),
             ("DNSMASQ_UP", "1"),
             ("STOP_LEFT_NOTHING", "yes"),
+            ("UNIT_JOURNAL_TAKEN_DOWN", "1"),
             ("UNIT_AFTER_STOP", "inactive"),
             ("RULES_AFTER_STOP", "0"),
             ("ATTACH_AGAIN_RC", "0"),

@@ -32,6 +32,8 @@ pub fn down(args: &[String], caller: &Caller) -> Result<i32> {
     let force = args.iter().any(|a| a == "--force");
     let rest: Vec<String> = args.iter().filter(|a| *a != "--force").cloned().collect();
     let name = super::one_name(&rest, super::HELP_DOWN)?;
+    // Run by the unit's ExecStop (`systemctl stop`): log to its journal.
+    crate::audit::to_journal_stream(&name);
     let net = paths::Network::new(&name);
     let scope = check_defined(&name, &net, force)?;
     lock::prepare_dirs()?;

@@ -31,6 +31,7 @@ use crate::sys;
 /// anything was made, and guards it (see `process`).
 pub fn run(name: &str, bring_up: bool) -> Result<i32> {
     let net = paths::Network::new(name);
+    crate::audit::to_journal_stream(name);
     let Some(me) = take_supervisor_lock(&net)? else {
         return Ok(0); // another supervisor has it
     };

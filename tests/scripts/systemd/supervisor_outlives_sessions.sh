@@ -85,3 +85,13 @@ echo "JOURNAL_IDLE_TEARDOWN=$(grep -c '^network: uid=0 bridge=vnet0 torn down af
 ct systemctl status --no-pager -n 20 "$unit" > "$WORK/status.txt" || true
 cat "$WORK/status.txt" >&2
 echo "STATUS_SHOWS_TEARDOWN=$(yes_no grep -q 'torn down after idle timeout' "$WORK/status.txt")"
+# the supervisor's last line, filed under its unit (its journal stream, not
+# a syslog datagram that journald may read after the sender is gone),
+# with syslog's facility (authpriv = 10) and level (info = 6)
+ct journalctl -u "$unit" -o json --no-pager > "$WORK/unit-journal.json"
+teardown=$(grep 'torn down after idle timeout' "$WORK/unit-journal.json" || true)
+field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<<"$teardown"; }
+echo "UNIT_TEARDOWN_TRANSPORT=$(field _TRANSPORT)"
+echo "UNIT_TEARDOWN_IDENTIFIER=$(field SYSLOG_IDENTIFIER)"
+echo "UNIT_TEARDOWN_FACILITY=$(field SYSLOG_FACILITY)"
+echo "UNIT_TEARDOWN_PRIORITY=$(field PRIORITY)"

@@ -28,6 +28,9 @@ echo "STOP_SECONDS=$(since "$t0")"
 echo "STOP_LEFT_NOTHING=$(yes_no ct_network_gone vnet0)"
 echo "UNIT_AFTER_STOP=$(ct systemctl is-active "$unit" || true)"
 echo "RULES_AFTER_STOP=$(ct_rules)"
+# ExecStop's `down` logged its line to the unit's journal stream
+ct journalctl -u "$unit" -o cat --no-pager > "$WORK/unit-journal.txt"
+echo "UNIT_JOURNAL_TAKEN_DOWN=$(grep -c "^network: uid=0 bridge=vnet0 taken down by .vnet-helper down'" "$WORK/unit-journal.txt" || true)"
 
 ct_attach vnet0 > "$WORK/attach.out"
 cat "$WORK/attach.out" >&2
