@@ -4,8 +4,8 @@
 //! container, a namespace test) the call goes on unaffected.
 //!
 //! One exception: a supervisor that systemd runs as its unit (and the
-//! unit's ExecStop) writes its lines to its stderr, the unit's journal stream (`to_journal_stream`).
-//! journald files a syslog datagram under the sender's unit by reading
+//! unit's ExecStop) writes its lines to its stderr, the unit's journal
+//! stream (`to_journal_stream`). journald files a syslog datagram under the sender's unit by reading
 //! /proc/PID/cgroup when it gets to it; a supervisor that logs "torn down
 //! after idle timeout" and exits is often gone by then, and the line is
 //! missing from `systemctl status vnet-helper@NAME`. A stream is filed
@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
-use nix::sys::stat::SFlag;
 use syslog::{Facility, Formatter3164, LoggerBackend};
 
 /// Set once by a supervisor that runs as its systemd unit.
@@ -27,9 +26,9 @@ static JOURNAL_STREAM: AtomicBool = AtomicBool::new(false);
 
 /// Send this process's lines to its stderr instead of syslog, if systemd
 /// runs it for network `name`'s unit vnet-helper@NAME.service (the
-/// supervisor, or `down` as its ExecStop): its cgroup is that unit's and its stderr a
-/// socket (the journal's; an admin's `StandardError=` elsewhere keeps
-/// syslog). The socket is made non-blocking: a stuck journald drops a
+/// supervisor, or `down` as its ExecStop): its cgroup is that unit's and
+/// its stderr a socket (the journal's; an admin's `StandardError=`
+/// elsewhere keeps syslog). The socket is made non-blocking: a stuck journald drops a
 /// line, as it would drop a datagram, instead of stalling the supervisor.
 pub fn to_journal_stream(name: &str) {
     let unit = format!("/vnet-helper@{name}.service");
@@ -37,7 +36,7 @@ pub fn to_journal_stream(name: &str) {
         .is_ok_and(|cg| cg.lines().any(|l| l.ends_with(&unit)));
     let stderr = std::io::stderr();
     let socket = nix::sys::stat::fstat(stderr.as_raw_fd())
-        .is_ok_and(|st| st.st_mode & SFlag::S_IFMT.bits() == SFlag::S_IFSOCK.bits());
+        .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFSOCK);
     if in_unit && socket {
         let nonblocking = fcntl(stderr.as_raw_fd(), FcntlArg::F_GETFL).and_then(|flags| {
             let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;

@@ -8,9 +8,9 @@
 //! supervisor starts as a unit only once the bridge is made, so the
 //! bring-up starts this one first (`vnet-helper guard NAME`, internal) with
 //! a pipe on its stdin and writes `done` once it has made the network or
-//! undone its own failure. If the pipe closes without that word, the bring-up died: the
-//! guard takes the network's lock (freed by that death) and calls
-//! `steps::finish_abandoned`.
+//! undone its own failure. If the pipe closes without that word, the
+//! bring-up died: the guard takes the network's lock (freed by that death)
+//! and calls `steps::finish_abandoned`.
 
 use std::fs::File;
 use std::io::{Read, Write};
